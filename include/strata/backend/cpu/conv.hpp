@@ -1,0 +1,188 @@
+// Convolution on the CPU: im2col + GEMM per image and group, images spread over threads.
+// The geometry is a template argument, so every loop bound below is a compile-time constant.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "strata/backend/cpu/gemm.hpp"
+#include "strata/backend/cpu/parallel.hpp"
+#include "strata/layer.hpp"
+
+namespace strata::backend::cpu {
+
+struct ConvGeometry {
+  std::size_t in_channels, height, width;
+  std::size_t out_channels, kernel_h, kernel_w;
+  std::size_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  std::size_t groups;
+  bool bias;
+
+  constexpr std::size_t out_height() const {
+    return (height + 2 * pad_h - dilation_h * (kernel_h - 1) - 1) / stride_h + 1;
+  }
+  constexpr std::size_t out_width() const {
+    return (width + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1;
+  }
+  constexpr std::size_t in_per_group() const { return in_channels / groups; }
+  constexpr std::size_t out_per_group() const { return out_channels / groups; }
+  // Rows of one group's column matrix: the reduction length of its GEMM.
+  constexpr std::size_t patch() const { return in_per_group() * kernel_h * kernel_w; }
+  constexpr std::size_t out_pixels() const { return out_height() * out_width(); }
+  constexpr std::size_t in_pixels() const { return height * width; }
+  constexpr std::size_t weight_size() const { return out_channels * patch(); }
+  // A 1x1, stride-1, unpadded convolution reads its input as the column matrix directly.
+  constexpr bool needs_im2col() const {
+    return !(kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 &&
+             pad_w == 0);
+  }
+  constexpr std::size_t column_size() const { return needs_im2col() ? patch() * out_pixels() : 0; }
+};
+
+// col[patch x out_pixels] from one group's input channels [in_per_group x H x W].
+template <ConvGeometry G, class T>
+void im2col(const T* input, T* col) {
+  constexpr std::size_t oh_n = G.out_height(), ow_n = G.out_width();
+  for (std::size_t c = 0; c < G.in_per_group(); ++c) {
+    const T* plane = input + c * G.in_pixels();
+    for (std::size_t ki = 0; ki < G.kernel_h; ++ki) {
+      for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
+        T* row = col + ((c * G.kernel_h + ki) * G.kernel_w + kj) * G.out_pixels();
+        for (std::size_t oh = 0; oh < oh_n; ++oh) {
+          const std::ptrdiff_t ih =
+              static_cast<std::ptrdiff_t>(oh * G.stride_h + ki * G.dilation_h) -
+              static_cast<std::ptrdiff_t>(G.pad_h);
+          T* out = row + oh * ow_n;
+          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(G.height)) {
+            std::fill_n(out, ow_n, T(0));
+            continue;
+          }
+          const T* in_row = plane + static_cast<std::size_t>(ih) * G.width;
+          for (std::size_t ow = 0; ow < ow_n; ++ow) {
+            const std::ptrdiff_t iw =
+                static_cast<std::ptrdiff_t>(ow * G.stride_w + kj * G.dilation_w) -
+                static_cast<std::ptrdiff_t>(G.pad_w);
+            out[ow] = (iw >= 0 && iw < static_cast<std::ptrdiff_t>(G.width))
+                          ? in_row[static_cast<std::size_t>(iw)]
+                          : T(0);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Adds col's entries back onto the input positions they were read from (im2col's adjoint).
+template <ConvGeometry G, class T>
+void col2im_add(const T* col, T* input) {
+  constexpr std::size_t oh_n = G.out_height(), ow_n = G.out_width();
+  for (std::size_t c = 0; c < G.in_per_group(); ++c) {
+    T* plane = input + c * G.in_pixels();
+    for (std::size_t ki = 0; ki < G.kernel_h; ++ki) {
+      for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
+        const T* row = col + ((c * G.kernel_h + ki) * G.kernel_w + kj) * G.out_pixels();
+        for (std::size_t oh = 0; oh < oh_n; ++oh) {
+          const std::ptrdiff_t ih =
+              static_cast<std::ptrdiff_t>(oh * G.stride_h + ki * G.dilation_h) -
+              static_cast<std::ptrdiff_t>(G.pad_h);
+          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(G.height)) continue;
+          T* in_row = plane + static_cast<std::size_t>(ih) * G.width;
+          const T* in = row + oh * ow_n;
+          for (std::size_t ow = 0; ow < ow_n; ++ow) {
+            const std::ptrdiff_t iw =
+                static_cast<std::ptrdiff_t>(ow * G.stride_w + kj * G.dilation_w) -
+                static_cast<std::ptrdiff_t>(G.pad_w);
+            if (iw >= 0 && iw < static_cast<std::ptrdiff_t>(G.width))
+              in_row[static_cast<std::size_t>(iw)] += in[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+template <ConvGeometry G>
+constexpr std::size_t conv_scratch_size(std::size_t threads) {
+  // Per thread: a column matrix, its gradient, and a private weight+bias gradient.
+  return threads * (2 * G.column_size() + G.weight_size() + G.out_channels);
+}
+
+template <ConvGeometry G, class T>
+void conv2d_forward(const Ctx<T>& ctx, const T* x, T* y) {
+  const T* weight = ctx.params;
+  const T* bias = ctx.params + G.weight_size();
+  const std::size_t slot_size = 2 * G.column_size() + G.weight_size() + G.out_channels;
+  parallel_for(ctx.threads, ctx.batch, [&](std::size_t n, std::size_t slot) {
+    T* col = ctx.scratch + slot * slot_size;
+    const T* image = x + n * G.in_channels * G.in_pixels();  // [Cin, H, W]
+    T* out = y + n * G.out_channels * G.out_pixels();        // [Cout, Ho, Wo]
+    for (std::size_t g = 0; g < G.groups; ++g) {
+      const T* group_in = image + g * G.in_per_group() * G.in_pixels();
+      if constexpr (G.needs_im2col()) im2col<G>(group_in, col);
+      const T* columns = G.needs_im2col() ? col : group_in;  // [patch, Ho*Wo]
+      // out_g[Cout/g, Ho*Wo] = W_g[Cout/g, patch] * columns
+      gemm<T>(Op::none, Op::none, G.out_per_group(), G.out_pixels(), G.patch(), T(1),
+              weight + g * G.out_per_group() * G.patch(), G.patch(), columns, G.out_pixels(), T(0),
+              out + g * G.out_per_group() * G.out_pixels(), G.out_pixels());
+    }
+    if constexpr (G.bias)
+      for (std::size_t c = 0; c < G.out_channels; ++c) {
+        T* plane = out + c * G.out_pixels();
+        for (std::size_t p = 0; p < G.out_pixels(); ++p) plane[p] += bias[c];
+      }
+  });
+}
+
+template <ConvGeometry G, class T>
+void conv2d_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
+  const T* weight = ctx.params;
+  const std::size_t slot_size = 2 * G.column_size() + G.weight_size() + G.out_channels;
+  const std::size_t slots = std::min(ctx.threads, ctx.batch);
+  for (std::size_t s = 0; s < slots; ++s)
+    std::fill_n(ctx.scratch + s * slot_size + 2 * G.column_size(), G.weight_size() + G.out_channels,
+                T(0));
+  parallel_for(slots, ctx.batch, [&](std::size_t n, std::size_t slot) {
+    T* col = ctx.scratch + slot * slot_size;
+    T* dcol = col + G.column_size();
+    T* dweight = dcol + G.column_size();  // this thread's partial sums
+    T* dbias = dweight + G.weight_size();
+    const T* image = x + n * G.in_channels * G.in_pixels();        // [Cin, H, W]
+    const T* grad_out = dy + n * G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
+    T* grad_in = dx ? dx + n * G.in_channels * G.in_pixels() : nullptr;
+    if (grad_in) std::fill_n(grad_in, G.in_channels * G.in_pixels(), T(0));
+    for (std::size_t g = 0; g < G.groups; ++g) {
+      const T* group_in = image + g * G.in_per_group() * G.in_pixels();
+      const T* group_dy = grad_out + g * G.out_per_group() * G.out_pixels();
+      if constexpr (G.needs_im2col()) im2col<G>(group_in, col);
+      const T* columns = G.needs_im2col() ? col : group_in;  // [patch, Ho*Wo]
+      // dW_g[Cout/g, patch] += dy_g[Cout/g, Ho*Wo] * columns^T
+      gemm<T>(Op::none, Op::transpose, G.out_per_group(), G.patch(), G.out_pixels(), T(1), group_dy,
+              G.out_pixels(), columns, G.out_pixels(), T(1),
+              dweight + g * G.out_per_group() * G.patch(), G.patch());
+      if (!grad_in) continue;
+      T* group_dx = grad_in + g * G.in_per_group() * G.in_pixels();
+      // dcol[patch, Ho*Wo] = W_g^T * dy_g; written straight into dx when no im2col was needed
+      T* dcolumns = G.needs_im2col() ? dcol : group_dx;
+      gemm<T>(Op::transpose, Op::none, G.patch(), G.out_pixels(), G.out_per_group(), T(1),
+              weight + g * G.out_per_group() * G.patch(), G.patch(), group_dy, G.out_pixels(), T(0),
+              dcolumns, G.out_pixels());
+      if constexpr (G.needs_im2col()) col2im_add<G>(dcol, group_dx);
+    }
+    if constexpr (G.bias)
+      for (std::size_t c = 0; c < G.out_channels; ++c) {
+        const T* plane = grad_out + c * G.out_pixels();
+        T sum = 0;
+        for (std::size_t p = 0; p < G.out_pixels(); ++p) sum += plane[p];
+        dbias[c] += sum;
+      }
+  });
+  T* grads = ctx.grads;
+  const std::size_t grad_size = G.weight_size() + (G.bias ? G.out_channels : 0);
+  std::copy_n(ctx.scratch + 2 * G.column_size(), grad_size, grads);
+  for (std::size_t s = 1; s < slots; ++s) {
+    const T* partial = ctx.scratch + s * slot_size + 2 * G.column_size();
+    for (std::size_t i = 0; i < grad_size; ++i) grads[i] += partial[i];
+  }
+}
+
+}  // namespace strata::backend::cpu

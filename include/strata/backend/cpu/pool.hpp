@@ -1,0 +1,131 @@
+// Pooling kernels for the CPU backend; one (image, channel) plane per task.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+
+#include "strata/backend/cpu/parallel.hpp"
+#include "strata/layer.hpp"
+
+namespace strata::backend::cpu {
+
+struct PoolGeometry {
+  std::size_t channels, height, width;
+  std::size_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+  bool ceil_mode;
+
+  // PyTorch's pooling_output_shape: floor or ceil, and in ceil mode the last window must
+  // start inside the (left-padded) input.
+  static constexpr std::size_t out_size(std::size_t in, std::size_t k, std::size_t s, std::size_t p,
+                                        bool ceil) {
+    const std::size_t span = in + 2 * p - k;
+    std::size_t out = (ceil ? (span + s - 1) / s : span / s) + 1;
+    if (ceil && (out - 1) * s >= in + p) --out;
+    return out;
+  }
+  constexpr std::size_t out_height() const {
+    return out_size(height, kernel_h, stride_h, pad_h, ceil_mode);
+  }
+  constexpr std::size_t out_width() const {
+    return out_size(width, kernel_w, stride_w, pad_w, ceil_mode);
+  }
+  constexpr std::size_t in_pixels() const { return height * width; }
+  constexpr std::size_t out_pixels() const { return out_height() * out_width(); }
+};
+
+// Window bounds clipped to the input; PyTorch's avg-pool divisor also needs the bounds clipped
+// to the padded input only, returned as padded_area.
+struct Window {
+  std::size_t h0, h1, w0, w1, padded_area;
+};
+
+template <PoolGeometry G>
+constexpr Window window(std::size_t oh, std::size_t ow) {
+  const std::ptrdiff_t hs = static_cast<std::ptrdiff_t>(oh * G.stride_h) - std::ptrdiff_t(G.pad_h);
+  const std::ptrdiff_t ws = static_cast<std::ptrdiff_t>(ow * G.stride_w) - std::ptrdiff_t(G.pad_w);
+  const std::ptrdiff_t he =
+      std::min<std::ptrdiff_t>(hs + std::ptrdiff_t(G.kernel_h), std::ptrdiff_t(G.height + G.pad_h));
+  const std::ptrdiff_t we =
+      std::min<std::ptrdiff_t>(ws + std::ptrdiff_t(G.kernel_w), std::ptrdiff_t(G.width + G.pad_w));
+  const auto area = static_cast<std::size_t>((he - hs) * (we - ws));
+  const auto clip = [](std::ptrdiff_t v, std::size_t hi) {
+    return static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(v, 0, std::ptrdiff_t(hi)));
+  };
+  return {clip(hs, G.height), clip(he, G.height), clip(ws, G.width), clip(we, G.width), area};
+}
+
+// Index of the window's maximum within the plane; the first one on ties, as PyTorch.
+template <PoolGeometry G, class T>
+std::size_t argmax(const T* plane, const Window& win) {
+  std::size_t best = win.h0 * G.width + win.w0;
+  T best_value = -std::numeric_limits<T>::infinity();
+  for (std::size_t h = win.h0; h < win.h1; ++h)
+    for (std::size_t w = win.w0; w < win.w1; ++w)
+      if (plane[h * G.width + w] > best_value) {
+        best_value = plane[h * G.width + w];
+        best = h * G.width + w;
+      }
+  return best;
+}
+
+template <PoolGeometry G, class T>
+void max_pool_forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
+  parallel_for(threads, batch * G.channels, [&](std::size_t p, std::size_t) {
+    const T* plane = x + p * G.in_pixels();
+    T* out = y + p * G.out_pixels();
+    for (std::size_t oh = 0; oh < G.out_height(); ++oh)
+      for (std::size_t ow = 0; ow < G.out_width(); ++ow)
+        out[oh * G.out_width() + ow] = plane[argmax<G>(plane, window<G>(oh, ow))];
+  });
+}
+
+// Recomputes each window's argmax from the saved input instead of storing indices: the
+// recomputation is cheaper than the memory traffic of an index tensor.
+template <PoolGeometry G, class T>
+void max_pool_backward(std::size_t threads, std::size_t batch, const T* x, const T* dy, T* dx) {
+  parallel_for(threads, batch * G.channels, [&](std::size_t p, std::size_t) {
+    const T* plane = x + p * G.in_pixels();
+    const T* grad_out = dy + p * G.out_pixels();
+    T* grad_in = dx + p * G.in_pixels();
+    std::fill_n(grad_in, G.in_pixels(), T(0));
+    for (std::size_t oh = 0; oh < G.out_height(); ++oh)
+      for (std::size_t ow = 0; ow < G.out_width(); ++ow)
+        grad_in[argmax<G>(plane, window<G>(oh, ow))] += grad_out[oh * G.out_width() + ow];
+  });
+}
+
+// Average pooling with count_include_pad (PyTorch's default): padding counts in the divisor.
+template <PoolGeometry G, class T>
+void avg_pool_forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
+  parallel_for(threads, batch * G.channels, [&](std::size_t p, std::size_t) {
+    const T* plane = x + p * G.in_pixels();
+    T* out = y + p * G.out_pixels();
+    for (std::size_t oh = 0; oh < G.out_height(); ++oh)
+      for (std::size_t ow = 0; ow < G.out_width(); ++ow) {
+        const Window win = window<G>(oh, ow);
+        T sum = 0;
+        for (std::size_t h = win.h0; h < win.h1; ++h)
+          for (std::size_t w = win.w0; w < win.w1; ++w) sum += plane[h * G.width + w];
+        out[oh * G.out_width() + ow] = sum / static_cast<T>(win.padded_area);
+      }
+  });
+}
+
+template <PoolGeometry G, class T>
+void avg_pool_backward(std::size_t threads, std::size_t batch, const T* dy, T* dx) {
+  parallel_for(threads, batch * G.channels, [&](std::size_t p, std::size_t) {
+    const T* grad_out = dy + p * G.out_pixels();
+    T* grad_in = dx + p * G.in_pixels();
+    std::fill_n(grad_in, G.in_pixels(), T(0));
+    for (std::size_t oh = 0; oh < G.out_height(); ++oh)
+      for (std::size_t ow = 0; ow < G.out_width(); ++ow) {
+        const Window win = window<G>(oh, ow);
+        const T share = grad_out[oh * G.out_width() + ow] / static_cast<T>(win.padded_area);
+        for (std::size_t h = win.h0; h < win.h1; ++h)
+          for (std::size_t w = win.w0; w < win.w1; ++w) grad_in[h * G.width + w] += share;
+      }
+  });
+}
+
+}  // namespace strata::backend::cpu

@@ -1,0 +1,154 @@
+// The contract between layer types, containers and the model.
+//
+// A layer *spec* (Conv2d<32, 3, Pad<1>>) carries only hyper-parameters. Bound to an input
+// shape through `Spec::template bind<In>` it becomes a *bound layer*: a stateless type that
+// knows, at compile time, its output shape, parameter tensors, MACs and buffer sizes, and
+// whose static forward/backward run on memory that the model owns.
+#pragma once
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "strata/shape.hpp"
+
+namespace strata {
+
+// Every layer spec derives from this, so that "is this a layer?" has a readable answer.
+struct layer_spec {};
+
+template <class T>
+concept LayerSpec = std::derived_from<T, layer_spec>;
+
+// A compile-time name ("layer1.0.conv1.weight"); containers prefix their children's names.
+struct Name {
+  static constexpr std::size_t capacity = 95;
+  char text[capacity + 1]{};
+  std::size_t length = 0;
+
+  constexpr Name() = default;
+  constexpr Name(const char* s) {  // NOLINT: implicit, so that specs can write {"weight", ...}
+    while (s[length] != '\0' && length < capacity) {
+      text[length] = s[length];
+      ++length;
+    }
+  }
+  constexpr std::string_view view() const { return {text, length}; }
+
+  // "<prefix>.<name>", the key PyTorch's state_dict uses for a child module's tensor.
+  constexpr Name prefixed(std::string_view prefix) const {
+    Name out;
+    for (char c : prefix) out.push(c);
+    out.push('.');
+    for (std::size_t i = 0; i < length; ++i) out.push(text[i]);
+    return out;
+  }
+  constexpr Name prefixed(std::size_t index) const {
+    char digits[24]{};
+    std::size_t n = 0;
+    do {
+      digits[n++] = static_cast<char>('0' + index % 10);
+      index /= 10;
+    } while (index != 0);
+    char reversed[24]{};
+    for (std::size_t i = 0; i < n; ++i) reversed[i] = digits[n - 1 - i];
+    return prefixed(std::string_view{reversed, n});
+  }
+
+ private:
+  constexpr void push(char c) {
+    if (length < capacity) text[length++] = c;
+  }
+};
+
+// A trainable tensor of a layer, with PyTorch's name and layout.
+struct ParamSpec {
+  Name name;
+  std::array<std::size_t, 4> dims{};
+  std::size_t rank = 0;
+
+  constexpr std::size_t size() const {
+    std::size_t n = 1;
+    for (std::size_t i = 0; i < rank; ++i) n *= dims[i];
+    return n;
+  }
+};
+
+// A tensor the model keeps beside the parameters but never trains (BatchNorm's running
+// statistics); saved in checkpoints, not counted in parameter_count.
+using BufferSpec = ParamSpec;
+
+// Random source for initialisation and dropout: one per model, seeded by the user.
+using Rng = std::mt19937_64;
+
+// What a bound layer's forward and backward see at run time. Every pointer addresses
+// memory the model allocated once; layers never allocate.
+template <class T>
+struct Ctx {
+  const T* params = nullptr;  // this layer's parameters, in ParamSpec order
+  T* grads = nullptr;         // same layout; backward overwrites (no zeroing needed)
+  T* saved = nullptr;         // saved_per_sample * batch: state kept from forward to backward
+  T* scratch = nullptr;       // scratch_size(batch, threads): free for the duration of a call
+  T* buffers = nullptr;       // non-trainable tensors (BufferSpec order)
+  std::size_t batch = 0;
+  std::size_t threads = 1;
+  bool training = true;
+  Rng* rng = nullptr;
+};
+
+template <class B>
+concept BoundLayer = requires {
+  typename B::input_shape;
+  typename B::output_shape;
+  requires AnyShape<typename B::input_shape>;
+  requires AnyShape<typename B::output_shape>;
+  { B::parameter_count } -> std::convertible_to<std::size_t>;
+  { B::macs } -> std::convertible_to<std::size_t>;
+  { B::saved_per_sample } -> std::convertible_to<std::size_t>;
+  { B::scratch_size(std::size_t{}, std::size_t{}) } -> std::convertible_to<std::size_t>;
+  {B::params};
+  { B::describe() } -> std::convertible_to<std::string>;
+};
+
+// Spec L accepts input shape In: binding yields a bound layer.
+template <class L, class In>
+concept LayerFor = LayerSpec<L> && AnyShape<In> && requires {
+  typename L::template bind<In>;
+} && BoundLayer<typename L::template bind<In>>;
+
+// Defaults for layers without parameters or state; bound layers inherit and override.
+struct stateless_layer {
+  static constexpr std::size_t parameter_count = 0;
+  static constexpr std::size_t macs = 0;
+  static constexpr std::size_t saved_per_sample = 0;
+  static constexpr std::array<ParamSpec, 0> params{};
+  static constexpr std::array<BufferSpec, 0> buffers{};
+  static constexpr std::size_t scratch_size(std::size_t, std::size_t) { return 0; }
+  template <class T>
+  static void init(T*, T*, Rng&) {}
+};
+
+template <class B>
+constexpr std::size_t buffer_count() {
+  std::size_t n = 0;
+  for (const auto& b : B::buffers) n += b.size();
+  return n;
+}
+
+template <std::size_t N>
+constexpr std::size_t total_size(const std::array<ParamSpec, N>& specs) {
+  std::size_t n = 0;
+  for (const auto& s : specs) n += s.size();
+  return n;
+}
+
+// Lets a failing static_assert depend on a template parameter, so it fires only when the
+// offending specialisation is formed (and the compiler prints which one).
+template <class...>
+inline constexpr bool always_false = false;
+
+}  // namespace strata

@@ -1,0 +1,125 @@
+// Pooling layers, with PyTorch's output-size rules.
+//   MaxPool2d<Kernel, Options...>, AvgPool2d<Kernel, Options...>
+//     Kernel: 2 (square) or Kernel{h, w}; Options: Stride<> (default: the kernel), Pad<>, CeilMode
+//   GlobalAvgPool: [C, H, W] -> [C, 1, 1], as nn.AdaptiveAvgPool2d(1)
+#pragma once
+
+#include <string>
+
+#include "strata/backend/cpu/pool.hpp"
+#include "strata/layer.hpp"
+#include "strata/options.hpp"
+
+namespace strata {
+
+namespace detail {
+
+template <class Derived, auto KernelSize, class... Options>
+struct pool_spec : layer_spec {
+  static_assert(((detail::is_known_option<Options> && !std::is_same_v<Options, NoBias> &&
+                  !detail::find_pair<Dilation, Options>::found &&
+                  detail::find_groups<Options>::value == 1) &&
+                 ...),
+                "pooling: unknown option; use Stride<>, Pad<> or CeilMode");
+  static constexpr Kernel kernel = as_kernel(KernelSize);
+  static constexpr Pair stride = find_pair<Stride, Options...>::found
+                                     ? find_pair<Stride, Options...>::value
+                                     : Pair{kernel.h, kernel.w};
+  static constexpr Pair padding = pair_or<0, Pad, Options...>();
+  static constexpr bool ceil_mode = has_option<CeilMode, Options...>;
+  static_assert(kernel.h > 0 && kernel.w > 0 && stride.h > 0 && stride.w > 0,
+                "pooling: kernel and stride must be positive");
+  static_assert(2 * padding.h <= kernel.h && 2 * padding.w <= kernel.w,
+                "pooling: padding must be at most half the kernel (PyTorch's rule)");
+
+  template <class In>
+  struct geometry_of {
+    static_assert(ImageShape<In>, "pooling: input must be an image Shape<C, H, W>");
+    static constexpr std::size_t c = ImageShape<In> ? In::dims[0] : 1;
+    static constexpr std::size_t h = ImageShape<In> ? In::dims[1] : kernel.h;
+    static constexpr std::size_t w = ImageShape<In> ? In::dims[2] : kernel.w;
+    static constexpr bool fits = h + 2 * padding.h >= kernel.h && w + 2 * padding.w >= kernel.w;
+    static_assert(fits, "pooling: the window is larger than the padded input");
+    static constexpr backend::cpu::PoolGeometry value{
+        c,        fits ? h : kernel.h, fits ? w : kernel.w, kernel.h, kernel.w, stride.h,
+        stride.w, padding.h,           padding.w,           ceil_mode};
+  };
+
+  static std::string describe_pool(std::string_view name) {
+    std::string text = std::string(name) + "(" + std::to_string(kernel.h) + "x" +
+                       std::to_string(kernel.w) + ", stride " + std::to_string(stride.h);
+    if (padding.h != 0 || padding.w != 0) text += ", pad " + std::to_string(padding.h);
+    if (ceil_mode) text += ", ceil";
+    return text + ")";
+  }
+};
+
+}  // namespace detail
+
+template <auto KernelSize, class... Options>
+struct MaxPool2d : detail::pool_spec<MaxPool2d<KernelSize, Options...>, KernelSize, Options...> {
+  template <class In>
+  struct bind : stateless_layer {
+    static constexpr backend::cpu::PoolGeometry geometry =
+        MaxPool2d::template geometry_of<In>::value;
+    using input_shape = In;
+    using output_shape = Shape<geometry.channels, geometry.out_height(), geometry.out_width()>;
+    static std::string describe() { return MaxPool2d::describe_pool("MaxPool2d"); }
+
+    template <class T>
+    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+      backend::cpu::max_pool_forward<geometry>(ctx.threads, ctx.batch, x, y);
+    }
+    template <class T>
+    static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
+      if (dx) backend::cpu::max_pool_backward<geometry>(ctx.threads, ctx.batch, x, dy, dx);
+    }
+  };
+};
+
+template <auto KernelSize, class... Options>
+struct AvgPool2d : detail::pool_spec<AvgPool2d<KernelSize, Options...>, KernelSize, Options...> {
+  template <class In>
+  struct bind : stateless_layer {
+    static constexpr backend::cpu::PoolGeometry geometry =
+        AvgPool2d::template geometry_of<In>::value;
+    using input_shape = In;
+    using output_shape = Shape<geometry.channels, geometry.out_height(), geometry.out_width()>;
+    static std::string describe() { return AvgPool2d::describe_pool("AvgPool2d"); }
+
+    template <class T>
+    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+      backend::cpu::avg_pool_forward<geometry>(ctx.threads, ctx.batch, x, y);
+    }
+    template <class T>
+    static void backward(const Ctx<T>& ctx, const T*, const T*, const T* dy, T* dx) {
+      if (dx) backend::cpu::avg_pool_backward<geometry>(ctx.threads, ctx.batch, dy, dx);
+    }
+  };
+};
+
+struct GlobalAvgPool : layer_spec {
+  template <class In>
+  struct bind : stateless_layer {
+    static_assert(ImageShape<In>, "GlobalAvgPool: input must be an image Shape<C, H, W>");
+    static constexpr std::size_t c = ImageShape<In> ? In::dims[0] : 1;
+    static constexpr std::size_t h = ImageShape<In> ? In::dims[1] : 1;
+    static constexpr std::size_t w = ImageShape<In> ? In::dims[2] : 1;
+    // A window covering the whole plane is exactly the adaptive average to size 1.
+    static constexpr backend::cpu::PoolGeometry geometry{c, h, w, h, w, 1, 1, 0, 0, false};
+    using input_shape = In;
+    using output_shape = Shape<c, 1, 1>;
+    static std::string describe() { return "GlobalAvgPool"; }
+
+    template <class T>
+    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+      backend::cpu::avg_pool_forward<geometry>(ctx.threads, ctx.batch, x, y);
+    }
+    template <class T>
+    static void backward(const Ctx<T>& ctx, const T*, const T*, const T* dy, T* dx) {
+      if (dx) backend::cpu::avg_pool_backward<geometry>(ctx.threads, ctx.batch, dy, dx);
+    }
+  };
+};
+
+}  // namespace strata
