@@ -36,8 +36,11 @@ struct Conv2d : layer_spec {
                   "Conv2d: input must be an image Shape<C, H, W>, got a flat shape "
                   "(a convolution cannot follow Flatten or Linear)");
     static constexpr std::size_t in_c = ImageShape<In> ? In::dims[0] : groups;
-    static constexpr std::size_t in_h = ImageShape<In> ? In::dims[1] : 1;
-    static constexpr std::size_t in_w = ImageShape<In> ? In::dims[2] : 1;
+    // A flat input has already been reported; stand-in sizes keep the error from cascading.
+    static constexpr std::size_t in_h =
+        ImageShape<In> ? In::dims[1] : dilation.h * (kernel.h - 1) + 1;
+    static constexpr std::size_t in_w =
+        ImageShape<In> ? In::dims[2] : dilation.w * (kernel.w - 1) + 1;
     static_assert(in_c % groups == 0, "Conv2d: groups must divide the input channels");
     static constexpr bool fits = in_h + 2 * padding.h >= dilation.h * (kernel.h - 1) + 1 &&
                                  in_w + 2 * padding.w >= dilation.w * (kernel.w - 1) + 1;

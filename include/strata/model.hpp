@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "strata/backend/cpu/elementwise.hpp"
 #include "strata/backend/cpu/memory.hpp"
 #include "strata/backend/cpu/parallel.hpp"
 #include "strata/layer.hpp"
@@ -25,6 +26,11 @@ struct cpu {};
 struct seed {
   std::uint64_t value = 0;
 };
+
+// Number of threads strata's CPU kernels use (default: OpenMP's, usually one per core).
+inline void set_threads(std::size_t threads) {
+  backend::cpu::set_threads(threads);
+}
 
 // One trainable tensor of a model, named as in PyTorch's state_dict.
 struct Parameter {
@@ -49,8 +55,14 @@ struct Buffer {
   std::size_t size = 0;
 };
 
-template <Network Net, class Backend = cpu>
-class Model;
+// Reached only when no backend specialisation matches: a mistake, reported in words.
+template <class Net, class Backend = cpu>
+class Model {
+  static_assert(Network<Net>,
+                "Model<Net>: Net must be a network, Sequential<Input<C, H, W>, layers...>; a "
+                "Sequential without Input is a block, usable only inside a network");
+  static_assert(!Network<Net>, "Model<Net, Backend>: unknown backend; use strata::cpu");
+};
 
 template <Network Net>
 class Model<Net, cpu> {
@@ -121,9 +133,13 @@ class Model<Net, cpu> {
   template <std::size_t I>
   std::span<const float> activation() const {
     static_assert(I < Net::layer_count, "Model::activation: layer index out of range");
-    using shape = typename Net::template layer<I>::output_shape;
-    if (I + 1 == Net::layer_count) return {output_data(), batch_ * shape::size};
-    return {saved_data() + Net::activation_offset(I, batch_), batch_ * shape::size};
+    if constexpr (I < Net::layer_count) {
+      using shape = typename Net::template layer<I>::output_shape;
+      if (I + 1 == Net::layer_count) return {output_data(), batch_ * shape::size};
+      return {saved_data() + Net::activation_offset(I, batch_), batch_ * shape::size};
+    } else {
+      return {};
+    }
   }
 
   std::size_t batch() const { return batch_; }

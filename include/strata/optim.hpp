@@ -1,6 +1,7 @@
 // Optimizers with PyTorch's update rules (torch.optim, single-tensor path). Each keeps its
-// state in buffers allocated at construction, so step() allocates nothing. Parameters marked
-// not trainable are skipped.
+// state in buffers allocated at construction, so step() allocates nothing. An optimizer refers
+// to the model's parameter list (it must not outlive the model) and reads each parameter's
+// `trainable` flag at every step, so freezing takes effect whenever it is done.
 #pragma once
 
 #include <cmath>
@@ -18,8 +19,7 @@ namespace detail {
 // One state tensor per parameter, stored contiguously.
 class OptimizerState {
  public:
-  OptimizerState(std::span<Parameter> params, std::size_t tensors_per_param)
-      : params_(params.begin(), params.end()) {
+  OptimizerState(std::span<Parameter> params, std::size_t tensors_per_param) : params_(params) {
     std::size_t total = 0;
     for (const Parameter& p : params_) total += p.size;
     for (std::size_t k = 0; k < tensors_per_param; ++k) state_.emplace_back(total, 0.0f);
@@ -31,7 +31,7 @@ class OptimizerState {
   std::size_t tensor_count() const { return state_.size(); }
 
  private:
-  std::vector<Parameter> params_;
+  std::span<const Parameter> params_;
   std::vector<std::vector<float>> state_;
 };
 

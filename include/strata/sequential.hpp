@@ -28,11 +28,28 @@ struct prepend<T, type_list<Ts...>> {
   using type = type_list<T, Ts...>;
 };
 
-template <class L, class In>
+// Stands in for a non-layer element after its error was reported, so that one mistake gives
+// one message.
+template <class In>
+struct invalid_layer : stateless_layer {
+  using input_shape = In;
+  using output_shape = In;
+  static std::string describe() { return "invalid"; }
+  template <class T>
+  static void forward(const Ctx<T>&, const T*, T*) {}
+  template <class T>
+  static void backward(const Ctx<T>&, const T*, const T*, const T*, T*) {}
+};
+
+template <class L, class In, bool = LayerSpec<L>>
 struct checked_bind {
-  static_assert(LayerSpec<L>,
-                "Sequential: every element after Input must be a strata layer (Conv2d, ReLU, ...)");
   using type = typename L::template bind<In>;
+};
+template <class L, class In>
+struct checked_bind<L, In, false> {
+  static_assert(always_false<L>,
+                "Sequential: every element after Input must be a strata layer (Conv2d, ReLU, ...)");
+  using type = invalid_layer<In>;
 };
 
 // Binds each spec to the output shape of the one before it.

@@ -19,7 +19,10 @@ struct Shape {
   // "64x7x7": the form the summary table and runtime errors print.
   static std::string str() {
     std::string text;
-    for (std::size_t d : dims) text += (text.empty() ? "" : "x") + std::to_string(d);
+    for (std::size_t d : dims) {
+      if (!text.empty()) text += 'x';
+      text += std::to_string(d);
+    }
     return text;
   }
 };

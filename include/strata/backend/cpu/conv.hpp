@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 
 #include "strata/backend/cpu/gemm.hpp"
@@ -39,66 +40,91 @@ struct ConvGeometry {
   constexpr std::size_t column_size() const { return needs_im2col() ? patch() * out_pixels() : 0; }
 };
 
-// col[patch x out_pixels] from one group's input channels [in_per_group x H x W].
-template <ConvGeometry G, class T>
-void im2col(const T* input, T* col) {
+// For kernel column kj, the output columns [begin, end) whose input column lies inside the
+// image; the rest read padding. Compile-time, so the hot loops below carry no bounds tests.
+struct ColumnRange {
+  std::size_t begin, end;
+};
+
+template <ConvGeometry G>
+constexpr std::array<ColumnRange, G.kernel_w> valid_columns() {
+  std::array<ColumnRange, G.kernel_w> ranges{};
+  for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
+    std::size_t begin = G.out_width(), end = 0;
+    for (std::size_t ow = 0; ow < G.out_width(); ++ow) {
+      const std::size_t iw = ow * G.stride_w + kj * G.dilation_w;  // shifted by pad_w
+      if (iw >= G.pad_w && iw < G.pad_w + G.width) {
+        begin = std::min(begin, ow);
+        end = ow + 1;
+      }
+    }
+    ranges[kj] = begin < end ? ColumnRange{begin, end} : ColumnRange{0, 0};
+  }
+  return ranges;
+}
+
+// Visits every (column-matrix row, output row) pair whose input row lies inside the image, with
+// pointers to both rows; rows reading padding are passed to on_padding_row.
+template <ConvGeometry G, class T, class U, class RowFn, class PadFn>
+void for_each_patch_row(T* col, U* input, RowFn&& on_row, PadFn&& on_padding_row) {
   constexpr std::size_t oh_n = G.out_height(), ow_n = G.out_width();
   for (std::size_t c = 0; c < G.in_per_group(); ++c) {
-    const T* plane = input + c * G.in_pixels();
+    U* plane = input + c * G.in_pixels();
     for (std::size_t ki = 0; ki < G.kernel_h; ++ki) {
       for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
         T* row = col + ((c * G.kernel_h + ki) * G.kernel_w + kj) * G.out_pixels();
         for (std::size_t oh = 0; oh < oh_n; ++oh) {
-          const std::ptrdiff_t ih =
-              static_cast<std::ptrdiff_t>(oh * G.stride_h + ki * G.dilation_h) -
-              static_cast<std::ptrdiff_t>(G.pad_h);
-          T* out = row + oh * ow_n;
-          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(G.height)) {
-            std::fill_n(out, ow_n, T(0));
+          const std::size_t ih = oh * G.stride_h + ki * G.dilation_h;  // shifted by pad_h
+          if (ih < G.pad_h || ih >= G.pad_h + G.height) {
+            on_padding_row(row + oh * ow_n);
             continue;
           }
-          const T* in_row = plane + static_cast<std::size_t>(ih) * G.width;
-          for (std::size_t ow = 0; ow < ow_n; ++ow) {
-            const std::ptrdiff_t iw =
-                static_cast<std::ptrdiff_t>(ow * G.stride_w + kj * G.dilation_w) -
-                static_cast<std::ptrdiff_t>(G.pad_w);
-            out[ow] = (iw >= 0 && iw < static_cast<std::ptrdiff_t>(G.width))
-                          ? in_row[static_cast<std::size_t>(iw)]
-                          : T(0);
-          }
+          on_row(row + oh * ow_n, plane + (ih - G.pad_h) * G.width, kj);
         }
       }
     }
   }
 }
 
+// col[patch x out_pixels] from one group's input channels [in_per_group x H x W].
+template <ConvGeometry G, class T>
+void im2col(const T* input, T* col) {
+  constexpr auto ranges = valid_columns<G>();
+  constexpr std::size_t ow_n = G.out_width();
+  for_each_patch_row<G>(
+      col, input,
+      [&](T* out, const T* in_row, std::size_t kj) {
+        const ColumnRange r = ranges[kj];
+        std::fill(out, out + r.begin, T(0));
+        // Output column ow reads input column ow * stride_w + kj * dilation_w - pad_w.
+        const T* in = in_row + (r.begin * G.stride_w + kj * G.dilation_w - G.pad_w);
+        if constexpr (G.stride_w == 1)
+          std::copy(in, in + (r.end - r.begin), out + r.begin);
+        else
+          for (std::size_t ow = r.begin; ow < r.end; ++ow, in += G.stride_w) out[ow] = *in;
+        std::fill(out + r.end, out + ow_n, T(0));
+      },
+      [&](T* out) { std::fill_n(out, ow_n, T(0)); });
+}
+
 // Adds col's entries back onto the input positions they were read from (im2col's adjoint).
 template <ConvGeometry G, class T>
 void col2im_add(const T* col, T* input) {
-  constexpr std::size_t oh_n = G.out_height(), ow_n = G.out_width();
-  for (std::size_t c = 0; c < G.in_per_group(); ++c) {
-    T* plane = input + c * G.in_pixels();
-    for (std::size_t ki = 0; ki < G.kernel_h; ++ki) {
-      for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
-        const T* row = col + ((c * G.kernel_h + ki) * G.kernel_w + kj) * G.out_pixels();
-        for (std::size_t oh = 0; oh < oh_n; ++oh) {
-          const std::ptrdiff_t ih =
-              static_cast<std::ptrdiff_t>(oh * G.stride_h + ki * G.dilation_h) -
-              static_cast<std::ptrdiff_t>(G.pad_h);
-          if (ih < 0 || ih >= static_cast<std::ptrdiff_t>(G.height)) continue;
-          T* in_row = plane + static_cast<std::size_t>(ih) * G.width;
-          const T* in = row + oh * ow_n;
-          for (std::size_t ow = 0; ow < ow_n; ++ow) {
-            const std::ptrdiff_t iw =
-                static_cast<std::ptrdiff_t>(ow * G.stride_w + kj * G.dilation_w) -
-                static_cast<std::ptrdiff_t>(G.pad_w);
-            if (iw >= 0 && iw < static_cast<std::ptrdiff_t>(G.width))
-              in_row[static_cast<std::size_t>(iw)] += in[ow];
-          }
+  constexpr auto ranges = valid_columns<G>();
+  for_each_patch_row<G>(
+      col, input,
+      [&](const T* from, T* in_row, std::size_t kj) {
+        const ColumnRange r = ranges[kj];
+        T* to = in_row + (r.begin * G.stride_w + kj * G.dilation_w - G.pad_w);
+        if constexpr (G.stride_w == 1) {
+          const auto n = static_cast<Eigen::Index>(r.end - r.begin);
+          Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(to, n) +=
+              Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(from + r.begin, n);
+        } else {
+          for (std::size_t ow = r.begin; ow < r.end; ++ow, to += G.stride_w) *to += from[ow];
         }
-      }
-    }
-  }
+      },
+      [](const T*) {});
 }
 
 template <ConvGeometry G>

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <limits>
 
 #include "strata/backend/cpu/parallel.hpp"
 #include "strata/layer.hpp"
@@ -40,6 +39,11 @@ struct Window {
   std::size_t h0, h1, w0, w1, padded_area;
 };
 
+// Without padding or ceil mode every window lies inside the input, so the kernels below use
+// loops with compile-time bounds and no clipping.
+template <PoolGeometry G>
+inline constexpr bool interior_only = G.pad_h == 0 && G.pad_w == 0 && !G.ceil_mode;
+
 template <PoolGeometry G>
 constexpr Window window(std::size_t oh, std::size_t ow) {
   const std::ptrdiff_t hs = static_cast<std::ptrdiff_t>(oh * G.stride_h) - std::ptrdiff_t(G.pad_h);
@@ -55,18 +59,27 @@ constexpr Window window(std::size_t oh, std::size_t ow) {
   return {clip(hs, G.height), clip(he, G.height), clip(ws, G.width), clip(we, G.width), area};
 }
 
-// Index of the window's maximum within the plane; the first one on ties, as PyTorch.
+// Index within the plane of the maximum of output (oh, ow)'s window; the first one on ties,
+// as PyTorch.
 template <PoolGeometry G, class T>
-std::size_t argmax(const T* plane, const Window& win) {
-  std::size_t best = win.h0 * G.width + win.w0;
-  T best_value = -std::numeric_limits<T>::infinity();
-  for (std::size_t h = win.h0; h < win.h1; ++h)
-    for (std::size_t w = win.w0; w < win.w1; ++w)
-      if (plane[h * G.width + w] > best_value) {
-        best_value = plane[h * G.width + w];
-        best = h * G.width + w;
+std::size_t argmax(const T* plane, std::size_t oh, std::size_t ow) {
+  if constexpr (interior_only<G>) {
+    const std::size_t origin = oh * G.stride_h * G.width + ow * G.stride_w;
+    std::size_t best = origin;
+    for (std::size_t ki = 0; ki < G.kernel_h; ++ki)
+      for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
+        const std::size_t at = origin + ki * G.width + kj;
+        if (plane[at] > plane[best]) best = at;
       }
-  return best;
+    return best;
+  } else {
+    const Window win = window<G>(oh, ow);
+    std::size_t best = win.h0 * G.width + win.w0;
+    for (std::size_t h = win.h0; h < win.h1; ++h)
+      for (std::size_t w = win.w0; w < win.w1; ++w)
+        if (plane[h * G.width + w] > plane[best]) best = h * G.width + w;
+    return best;
+  }
 }
 
 template <PoolGeometry G, class T>
@@ -75,8 +88,18 @@ void max_pool_forward(std::size_t threads, std::size_t batch, const T* x, T* y) 
     const T* plane = x + p * G.in_pixels();
     T* out = y + p * G.out_pixels();
     for (std::size_t oh = 0; oh < G.out_height(); ++oh)
-      for (std::size_t ow = 0; ow < G.out_width(); ++ow)
-        out[oh * G.out_width() + ow] = plane[argmax<G>(plane, window<G>(oh, ow))];
+      for (std::size_t ow = 0; ow < G.out_width(); ++ow) {
+        if constexpr (interior_only<G>) {
+          const T* origin = plane + oh * G.stride_h * G.width + ow * G.stride_w;
+          T best = origin[0];
+          for (std::size_t ki = 0; ki < G.kernel_h; ++ki)
+            for (std::size_t kj = 0; kj < G.kernel_w; ++kj)
+              best = std::max(best, origin[ki * G.width + kj]);
+          out[oh * G.out_width() + ow] = best;
+        } else {
+          out[oh * G.out_width() + ow] = plane[argmax<G>(plane, oh, ow)];
+        }
+      }
   });
 }
 
@@ -91,7 +114,7 @@ void max_pool_backward(std::size_t threads, std::size_t batch, const T* x, const
     std::fill_n(grad_in, G.in_pixels(), T(0));
     for (std::size_t oh = 0; oh < G.out_height(); ++oh)
       for (std::size_t ow = 0; ow < G.out_width(); ++ow)
-        grad_in[argmax<G>(plane, window<G>(oh, ow))] += grad_out[oh * G.out_width() + ow];
+        grad_in[argmax<G>(plane, oh, ow)] += grad_out[oh * G.out_width() + ow];
   });
 }
 
