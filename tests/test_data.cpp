@@ -23,24 +23,9 @@
 namespace fs = std::filesystem;
 namespace sd = strata::data;
 
-// Replacing global operator new is the only portable way to prove that iterating a Loader does not
-// touch the heap. It affects the whole test binary but only counts; it never changes behaviour.
-// noinline keeps GCC from seeing malloc/free through new/delete and warning about a mismatch.
-namespace {
-std::atomic<std::size_t> g_heap_allocations{0};
-}  // namespace
-
-[[gnu::noinline]] void* operator new(std::size_t n) {
-  ++g_heap_allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
+// Replacing the global allocation functions is the only portable way to prove that iterating a
+// Loader does not touch the heap. This is the one TU of test_data that includes the counter.
+#include "allocation_counter.hpp"
 
 namespace {
 
@@ -423,14 +408,14 @@ TEST_CASE("Loader iteration does not allocate") {
     // No doctest assertions inside the measured region: they may allocate themselves.
     std::size_t batches = 0;
     float checksum = 0.f;
-    const std::size_t before = g_heap_allocations.load();
+    const std::size_t before = strata::test::heap_allocations();
     for (int epoch = 0; epoch < 3; ++epoch) {
       for (const sd::Batch& b : loader) {
         ++batches;
         checksum += b.images[0];
       }
     }
-    const std::size_t allocations = g_heap_allocations.load() - before;
+    const std::size_t allocations = strata::test::heap_allocations() - before;
     CHECK(allocations == 0);
     CHECK(batches == 3 * 7);
     CHECK(checksum >= 0.f);

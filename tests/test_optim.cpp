@@ -1,0 +1,200 @@
+// Optimizers against torch.optim (golden sgd*, adam*, adamw): three steps on two tensors with
+// explicit gradients, compared after every step; plus frozen parameters and option checks.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "golden.hpp"
+#include "strata/strata.hpp"
+
+namespace st = strata;
+using strata::test::Golden;
+
+namespace {
+
+// Two tensors shaped as in the golden files (p0 [3,4], p1 [4]) in caller-owned arrays, exposed
+// as Parameters the way a Model exposes its own.
+struct TwoTensors {
+  std::array<float, 12> p0{}, g0{};
+  std::array<float, 4> p1{}, g1{};
+  std::array<st::Parameter, 2> params;
+
+  explicit TwoTensors(const Golden& g) {
+    load(g, "p0_init", p0);
+    load(g, "p1_init", p1);
+    params[0] = {"p0", {3, 4}, 2, p0.data(), g0.data(), p0.size(), true};
+    params[1] = {"p1", {4}, 1, p1.data(), g1.data(), p1.size(), true};
+  }
+
+  template <std::size_t N>
+  static void load(const Golden& g, const std::string& name, std::array<float, N>& out) {
+    const strata::test::GoldenTensor& t = g.tensor(name);
+    REQUIRE(t.size() == N);
+    std::copy(t.values.begin(), t.values.end(), out.begin());
+  }
+};
+
+template <std::size_t N>
+void check_step(const std::array<float, N>& actual, const Golden& g, const std::string& name) {
+  INFO(g.path().filename().string() << ": " << name);
+  const strata::test::GoldenTensor& expected = g.tensor(name);
+  REQUIRE(expected.size() == N);
+  // The golden values are float64; three float32 steps on O(1) values lose a few ulps.
+  for (std::size_t i = 0; i < N; ++i) {
+    CAPTURE(i);
+    CHECK(actual[i] == doctest::Approx(expected.values[i]).epsilon(1e-5).scale(1.0));
+  }
+}
+
+// Feeds the golden gradients step by step and compares the parameters after each step.
+template <class Optimizer>
+void run_golden(const Golden& g, TwoTensors& t, Optimizer& optimizer) {
+  const int steps = static_cast<int>(g.scalar("steps"));
+  REQUIRE(steps == 3);
+  for (int k = 1; k <= steps; ++k) {
+    const std::string suffix = "_step" + std::to_string(k);
+    TwoTensors::load(g, "g0" + suffix, t.g0);
+    TwoTensors::load(g, "g1" + suffix, t.g1);
+    optimizer.step();
+    check_step(t.p0, g, "p0" + suffix);
+    check_step(t.p1, g, "p1" + suffix);
+  }
+  CHECK(optimizer.steps() == std::size_t(steps));
+}
+
+st::SgdOptions sgd_options(const Golden& g) {
+  return {.lr = float(g.scalar("lr")),
+          .momentum = float(g.scalar("momentum")),
+          .dampening = float(g.scalar("dampening")),
+          .weight_decay = float(g.scalar("weight_decay")),
+          .nesterov = g.scalar("nesterov") != 0};
+}
+
+st::AdamOptions adam_options(const Golden& g) {
+  REQUIRE(g.scalar("amsgrad") == 0);  // strata has no AMSGrad
+  return {.lr = float(g.scalar("lr")),
+          .beta1 = float(g.scalar("beta1")),
+          .beta2 = float(g.scalar("beta2")),
+          .eps = float(g.scalar("eps")),
+          .weight_decay = float(g.scalar("weight_decay"))};
+}
+
+}  // namespace
+
+TEST_CASE("SGD matches torch.optim.SGD") {
+  for (const char* name : {"sgd", "sgd_momentum", "sgd_nesterov"}) {
+    CAPTURE(name);
+    const Golden g = strata::test::load_golden(name);
+    TwoTensors t(g);
+    st::SGD sgd{t.params, sgd_options(g)};
+    run_golden(g, t, sgd);
+  }
+}
+
+TEST_CASE("Adam matches torch.optim.Adam") {
+  for (const char* name : {"adam", "adam_wd"}) {
+    CAPTURE(name);
+    const Golden g = strata::test::load_golden(name);
+    TwoTensors t(g);
+    st::Adam adam{t.params, adam_options(g)};
+    run_golden(g, t, adam);
+  }
+}
+
+TEST_CASE("AdamW matches torch.optim.AdamW") {
+  const Golden g = strata::test::load_golden("adamw");
+  TwoTensors t(g);
+  st::AdamW adamw{t.params, adam_options(g)};
+  run_golden(g, t, adamw);
+}
+
+TEST_CASE("AdamW's default weight decay is PyTorch's 0.01") {
+  std::array<float, 1> value{1.f}, grad{0.f};
+  std::array<st::Parameter, 1> params{{{"w", {1}, 1, value.data(), grad.data(), 1, true}}};
+  st::AdamW adamw{params};
+  CHECK(adamw.options().weight_decay == doctest::Approx(0.01));
+  CHECK(adamw.options().lr == doctest::Approx(1e-3));
+}
+
+TEST_CASE("a frozen parameter is not updated") {
+  const Golden g = strata::test::load_golden("sgd_momentum");
+
+  auto check_frozen = [&](auto make_optimizer) {
+    TwoTensors t(g);
+    t.params[0].trainable = false;
+    auto optimizer = make_optimizer(t);
+    const std::array<float, 12> p0_before = t.p0;
+    const std::array<float, 4> p1_before = t.p1;
+    // Decay and momentum would move p0 even with a zero gradient; non-zero gradients make sure.
+    t.g0.fill(1.f);
+    t.g1.fill(1.f);
+    for (int k = 0; k < 3; ++k) optimizer.step();
+    CHECK(t.p0 == p0_before);
+    CHECK(t.p1 != p1_before);
+  };
+  SUBCASE("SGD") {
+    check_frozen([](TwoTensors& t) {
+      return st::SGD{t.params, {.lr = 0.1f, .momentum = 0.9f, .weight_decay = 0.1f}};
+    });
+  }
+  SUBCASE("Adam") {
+    check_frozen([](TwoTensors& t) { return st::Adam{t.params, {.weight_decay = 0.1f}}; });
+  }
+  SUBCASE("AdamW") {
+    check_frozen([](TwoTensors& t) { return st::AdamW{t.params, {.weight_decay = 0.1f}}; });
+  }
+}
+
+TEST_CASE("a frozen model parameter keeps its values through training") {
+  using Net = st::Sequential<st::InputFlat<6>, st::Linear<5>, st::ReLU, st::Linear<3>>;
+  st::Model<Net> model{st::seed{4}};
+  auto params = model.parameters();
+  REQUIRE(params.size() == 4);
+  params[0].trainable = false;  // "0.weight"
+  CHECK(params[0].name == "0.weight");
+  st::SGD sgd{model.parameters(), {.lr = 0.5f}};
+  const std::vector<float> frozen(params[0].values().begin(), params[0].values().end());
+  const std::vector<float> bias(params[1].values().begin(), params[1].values().end());
+  const std::vector<float> x{1, -2, 3, -4, 5, -6, 0.5f, 0.25f, -1, 2, -3, 4};
+  const std::vector<std::int32_t> labels{0, 2};
+  for (int k = 0; k < 3; ++k) {
+    model.backward(st::cross_entropy(model.forward(x), labels));
+    sgd.step();
+  }
+  const auto after = params[0].values();
+  CHECK(std::equal(after.begin(), after.end(), frozen.begin(), frozen.end()));
+  const auto bias_after = params[1].values();
+  CHECK_FALSE(std::equal(bias_after.begin(), bias_after.end(), bias.begin(), bias.end()));
+}
+
+TEST_CASE("SGD rejects Nesterov without momentum or with dampening") {
+  std::array<float, 2> value{}, grad{};
+  std::array<st::Parameter, 1> params{{{"w", {2}, 1, value.data(), grad.data(), 2, true}}};
+  CHECK_THROWS_AS(st::SGD(params, {.lr = 0.1f, .nesterov = true}), std::invalid_argument);
+  CHECK_THROWS_AS(
+      st::SGD(params, {.lr = 0.1f, .momentum = 0.9f, .dampening = 0.1f, .nesterov = true}),
+      std::invalid_argument);
+  CHECK_NOTHROW(st::SGD(params, {.lr = 0.1f, .momentum = 0.9f, .nesterov = true}));
+}
+
+// PyTorch honours requires_grad = False set after the optimizer is built; so must we.
+TEST_CASE("freezing after the optimizer is built still freezes") {
+  using Net = st::Sequential<st::InputFlat<6>, st::Linear<5>, st::ReLU, st::Linear<3>>;
+  st::Model<Net> model{st::seed{4}};
+  st::SGD sgd{model.parameters(), {.lr = 0.5f}};
+  auto params = model.parameters();
+  params[0].trainable = false;
+  const std::vector<float> frozen(params[0].values().begin(), params[0].values().end());
+  const std::vector<float> x{1, -2, 3, -4, 5, -6, 0.5f, 0.25f, -1, 2, -3, 4};
+  const std::vector<std::int32_t> labels{0, 2};
+  model.backward(st::cross_entropy(model.forward(x), labels));
+  sgd.step();
+  const auto after = params[0].values();
+  CHECK(std::equal(after.begin(), after.end(), frozen.begin(), frozen.end()));
+}
