@@ -2,13 +2,17 @@
 #pragma once
 
 #include "strata/activation.hpp"
+#include "strata/checkpoint.hpp"
 #include "strata/conv2d.hpp"
+#include "strata/data/idx.hpp"
+#include "strata/data/loader.hpp"
 #include "strata/dropout.hpp"
 #include "strata/flatten.hpp"
 #include "strata/layer.hpp"
 #include "strata/linear.hpp"
 #include "strata/loss.hpp"
 #include "strata/model.hpp"
+#include "strata/models/simple_cnn.hpp"
 #include "strata/optim.hpp"
 #include "strata/options.hpp"
 #include "strata/pooling.hpp"

@@ -1,0 +1,99 @@
+// st::bench::register_layers<Net>(batch): one Google Benchmark for the forward and one for the
+// backward of every layer of a network, named by index, layer and input shape, so that the
+// slow layer of any network shows up in one line. Needs Google Benchmark (benchmark::benchmark).
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <random>
+#include <string>
+
+#include "strata/backend/cpu/memory.hpp"
+#include "strata/backend/cpu/parallel.hpp"
+#include "strata/sequential.hpp"
+
+namespace strata::bench {
+
+namespace detail {
+
+// Buffers for running one bound layer alone, filled with random values.
+template <class Layer>
+struct LayerBench {
+  explicit LayerBench(std::size_t batch)
+      : batch(batch),
+        threads(backend::cpu::max_threads()),
+        x(batch * Layer::input_shape::size),
+        y(batch * Layer::output_shape::size),
+        dy(batch * Layer::output_shape::size),
+        dx(batch * Layer::input_shape::size),
+        params(Layer::parameter_count),
+        grads(Layer::parameter_count),
+        buffers(buffer_count<Layer>()),
+        saved(batch * Layer::saved_per_sample),
+        scratch(Layer::scratch_size(batch, threads)) {
+    Rng rng(7);
+    std::normal_distribution<float> normal;
+    for (auto* buffer : {&x, &dy})
+      for (std::size_t i = 0; i < buffer->size(); ++i) buffer->data()[i] = normal(rng);
+    Layer::init(params.data(), buffers.data(), rng);
+  }
+  Ctx<float> context() {
+    Ctx<float> ctx;
+    ctx.params = params.data();
+    ctx.grads = grads.data();
+    ctx.buffers = buffers.data();
+    ctx.saved = saved.data();
+    ctx.scratch = scratch.data();
+    ctx.batch = batch;
+    ctx.threads = threads;
+    ctx.training = true;
+    ctx.rng = &rng;
+    return ctx;
+  }
+
+  std::size_t batch, threads;
+  backend::cpu::AlignedBuffer<float> x, y, dy, dx, params, grads, buffers, saved, scratch;
+  Rng rng{11};
+};
+
+template <class Layer>
+void set_counters(benchmark::State& state, std::size_t batch, double passes) {
+  const double flops = 2.0 * double(Layer::macs) * double(batch) * passes;
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * 1e-9 * double(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["images/s"] =
+      benchmark::Counter(double(batch) * double(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+}  // namespace detail
+
+template <Network Net>
+void register_layers(std::size_t batch, const std::string& prefix = "layer") {
+  Net::for_each_layer([&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+    using L = typename Net::template layer<I>;
+    const std::string name = prefix + "/" + std::to_string(I) + " " + L::describe() + " " +
+                             L::input_shape::str() + " b" + std::to_string(batch);
+    auto bench = std::make_shared<detail::LayerBench<L>>(batch);
+    benchmark::RegisterBenchmark((name + "/forward").c_str(), [bench](benchmark::State& state) {
+      const Ctx<float> ctx = bench->context();
+      for (auto _ : state) {
+        L::forward(ctx, bench->x.data(), bench->y.data());
+        benchmark::DoNotOptimize(bench->y.data());
+      }
+      detail::set_counters<L>(state, bench->batch, 1.0);
+    })->UseRealTime();
+    benchmark::RegisterBenchmark((name + "/backward").c_str(), [bench](benchmark::State& state) {
+      const Ctx<float> ctx = bench->context();
+      L::forward(ctx, bench->x.data(), bench->y.data());
+      for (auto _ : state) {
+        L::backward(ctx, bench->x.data(), bench->y.data(), bench->dy.data(), bench->dx.data());
+        benchmark::DoNotOptimize(bench->dx.data());
+      }
+      // Backward computes both the input and the weight gradient: two products per MAC.
+      detail::set_counters<L>(state, bench->batch, 2.0);
+    })->UseRealTime();
+  });
+}
+
+}  // namespace strata::bench
