@@ -133,29 +133,45 @@ constexpr std::size_t conv_scratch_size(std::size_t threads) {
   return threads * (2 * G.column_size() + G.weight_size() + G.out_channels);
 }
 
+// One image: out[Cout, Ho*Wo] = W * columns (+ bias), each group's product split over
+// `gemm_threads` (more than one only when there are fewer images than threads).
+template <ConvGeometry G, class T>
+void conv2d_forward_image(const T* params, const T* image, T* out, T* col,
+                          std::size_t gemm_threads) {
+  const T* weight = params;
+  if constexpr (G.bias) {
+    // The bias initialises the output, which the products then accumulate into.
+    const T* bias = params + G.weight_size();
+    for (std::size_t c = 0; c < G.out_channels; ++c)
+      std::fill_n(out + c * G.out_pixels(), G.out_pixels(), bias[c]);
+  }
+  for (std::size_t g = 0; g < G.groups; ++g) {
+    const T* group_in = image + g * G.in_per_group() * G.in_pixels();
+    if constexpr (G.needs_im2col()) im2col<G>(group_in, col);
+    const T* columns = G.needs_im2col() ? col : group_in;  // [patch, Ho*Wo]
+    // out_g[Cout/g, Ho*Wo] = W_g[Cout/g, patch] * columns
+    gemm_parallel<T>(gemm_threads, Op::none, Op::none, G.out_per_group(), G.out_pixels(), G.patch(),
+                     T(1), weight + g * G.out_per_group() * G.patch(), G.patch(), columns,
+                     G.out_pixels(), G.bias ? T(1) : T(0),
+                     out + g * G.out_per_group() * G.out_pixels(), G.out_pixels());
+  }
+}
+
 template <ConvGeometry G, class T>
 void conv2d_forward(const Ctx<T>& ctx, const T* x, T* y) {
-  const T* weight = ctx.params;
-  const T* bias = ctx.params + G.weight_size();
+  constexpr std::size_t in_size = G.in_channels * G.in_pixels();     // [Cin, H, W]
+  constexpr std::size_t out_size = G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
   const std::size_t slot_size = 2 * G.column_size() + G.weight_size() + G.out_channels;
+  if (ctx.batch < ctx.threads) {
+    // Too few images to occupy every thread (inference latency): split each product instead.
+    for (std::size_t n = 0; n < ctx.batch; ++n)
+      conv2d_forward_image<G>(ctx.params, x + n * in_size, y + n * out_size, ctx.scratch,
+                              ctx.threads);
+    return;
+  }
   parallel_for(ctx.threads, ctx.batch, [&](std::size_t n, std::size_t slot) {
-    T* col = ctx.scratch + slot * slot_size;
-    const T* image = x + n * G.in_channels * G.in_pixels();  // [Cin, H, W]
-    T* out = y + n * G.out_channels * G.out_pixels();        // [Cout, Ho, Wo]
-    for (std::size_t g = 0; g < G.groups; ++g) {
-      const T* group_in = image + g * G.in_per_group() * G.in_pixels();
-      if constexpr (G.needs_im2col()) im2col<G>(group_in, col);
-      const T* columns = G.needs_im2col() ? col : group_in;  // [patch, Ho*Wo]
-      // out_g[Cout/g, Ho*Wo] = W_g[Cout/g, patch] * columns
-      gemm<T>(Op::none, Op::none, G.out_per_group(), G.out_pixels(), G.patch(), T(1),
-              weight + g * G.out_per_group() * G.patch(), G.patch(), columns, G.out_pixels(), T(0),
-              out + g * G.out_per_group() * G.out_pixels(), G.out_pixels());
-    }
-    if constexpr (G.bias)
-      for (std::size_t c = 0; c < G.out_channels; ++c) {
-        T* plane = out + c * G.out_pixels();
-        for (std::size_t p = 0; p < G.out_pixels(); ++p) plane[p] += bias[c];
-      }
+    conv2d_forward_image<G>(ctx.params, x + n * in_size, y + n * out_size,
+                            ctx.scratch + slot * slot_size, 1);
   });
 }
 

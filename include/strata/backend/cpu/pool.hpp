@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 #include "strata/backend/cpu/parallel.hpp"
@@ -59,6 +60,12 @@ constexpr Window window(std::size_t oh, std::size_t ow) {
   return {clip(hs, G.height), clip(he, G.height), clip(ws, G.width), clip(we, G.width), area};
 }
 
+// PyTorch's rule: a NaN wins, so a diverged network stays visibly NaN after pooling.
+template <class T>
+bool beats(T candidate, T best) {
+  return candidate > best || std::isnan(candidate);
+}
+
 // Index within the plane of the maximum of output (oh, ow)'s window; the first one on ties,
 // as PyTorch.
 template <PoolGeometry G, class T>
@@ -69,7 +76,7 @@ std::size_t argmax(const T* plane, std::size_t oh, std::size_t ow) {
     for (std::size_t ki = 0; ki < G.kernel_h; ++ki)
       for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
         const std::size_t at = origin + ki * G.width + kj;
-        if (plane[at] > plane[best]) best = at;
+        if (beats(plane[at], plane[best])) best = at;
       }
     return best;
   } else {
@@ -77,7 +84,7 @@ std::size_t argmax(const T* plane, std::size_t oh, std::size_t ow) {
     std::size_t best = win.h0 * G.width + win.w0;
     for (std::size_t h = win.h0; h < win.h1; ++h)
       for (std::size_t w = win.w0; w < win.w1; ++w)
-        if (plane[h * G.width + w] > plane[best]) best = h * G.width + w;
+        if (beats(plane[h * G.width + w], plane[best])) best = h * G.width + w;
     return best;
   }
 }
@@ -94,7 +101,7 @@ void max_pool_forward(std::size_t threads, std::size_t batch, const T* x, T* y) 
           T best = origin[0];
           for (std::size_t ki = 0; ki < G.kernel_h; ++ki)
             for (std::size_t kj = 0; kj < G.kernel_w; ++kj)
-              best = std::max(best, origin[ki * G.width + kj]);
+              if (beats(origin[ki * G.width + kj], best)) best = origin[ki * G.width + kj];
           out[oh * G.out_width() + ow] = best;
         } else {
           out[oh * G.out_width() + ow] = plane[argmax<G>(plane, oh, ow)];

@@ -1,0 +1,493 @@
+// Every layer through the conformance harness (tests/support/conformance.hpp), plus the parts
+// of Dropout and cross-entropy that a generic harness cannot state.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "conformance.hpp"
+#include "golden.hpp"
+#include "strata/activation.hpp"
+#include "strata/conv2d.hpp"
+#include "strata/dropout.hpp"
+#include "strata/flatten.hpp"
+#include "strata/linear.hpp"
+#include "strata/loss.hpp"
+#include "strata/pooling.hpp"
+#include "strata/sequential.hpp"
+
+namespace st = strata;
+namespace stt = strata::test;
+namespace ref = strata::test::ref;
+using st::Shape;
+
+namespace {
+
+std::size_t scalar_size(const stt::Golden& g, const char* name) {
+  return static_cast<std::size_t>(g.scalar(name));
+}
+
+// The reference for a golden case is built from the file's own hyper-parameters, so that it
+// states PyTorch's layer and the strata type under test is checked against that, not against
+// a restatement of itself.
+ref::Reference conv_reference(const char* case_name) {
+  const stt::Golden g = stt::load_golden(case_name);
+  const std::size_t k = scalar_size(g, "kernel_size"), s = scalar_size(g, "stride"),
+                    p = scalar_size(g, "padding"), d = scalar_size(g, "dilation");
+  return ref::conv({.out = scalar_size(g, "out_channels"),
+                    .kh = k,
+                    .kw = k,
+                    .sh = s,
+                    .sw = s,
+                    .ph = p,
+                    .pw = p,
+                    .dh = d,
+                    .dw = d,
+                    .groups = scalar_size(g, "groups"),
+                    .bias = g.scalar("has_bias") != 0});
+}
+
+ref::Reference pool_reference(const char* case_name, bool average) {
+  const stt::Golden g = stt::load_golden(case_name);
+  const std::size_t k = scalar_size(g, "kernel_size"), s = scalar_size(g, "stride"),
+                    p = scalar_size(g, "padding");
+  if (average) REQUIRE(g.scalar("count_include_pad") == 1);
+  const ref::PoolOptions options{
+      .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p, .ceil = g.scalar("ceil_mode") != 0};
+  return average ? ref::avg_pool(options) : ref::max_pool(options);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// PyTorch golden cases: golden values, naive reference, gradients, float vs double, counts.
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("conv_basic") {
+  using B = st::Conv2d<4, 3, st::Pad<1>>::bind<Shape<3, 7, 7>>;
+  stt::check_golden<B>("conv_basic");
+  stt::check_layer<B>({{4, 7, 7}, 4 * 3 * 9 + 4, 4 * 3 * 9 * 7 * 7}, conv_reference("conv_basic"));
+}
+
+TEST_CASE("conv_stride2_nobias") {
+  using B = st::Conv2d<5, 3, st::Stride<2>, st::NoBias>::bind<Shape<4, 9, 8>>;
+  stt::check_golden<B>("conv_stride2_nobias");
+  stt::check_layer<B>({{5, 4, 3}, 5 * 4 * 9, 5 * 4 * 9 * 4 * 3},
+                      conv_reference("conv_stride2_nobias"));
+}
+
+TEST_CASE("conv_groups") {
+  using B = st::Conv2d<6, 3, st::Pad<1>, st::Groups<2>>::bind<Shape<4, 6, 6>>;
+  stt::check_golden<B>("conv_groups");
+  stt::check_layer<B>({{6, 6, 6}, 6 * 2 * 9 + 6, 6 * 2 * 9 * 6 * 6}, conv_reference("conv_groups"));
+}
+
+TEST_CASE("conv_depthwise") {
+  using B = st::Conv2d<4, 3, st::Stride<2>, st::Pad<1>, st::Groups<4>>::bind<Shape<4, 7, 7>>;
+  stt::check_golden<B>("conv_depthwise");
+  stt::check_layer<B>({{4, 4, 4}, 4 * 9 + 4, 4 * 9 * 4 * 4}, conv_reference("conv_depthwise"));
+}
+
+TEST_CASE("conv_5x5") {
+  using B = st::Conv2d<2, 5, st::Pad<2>>::bind<Shape<1, 8, 8>>;
+  stt::check_golden<B>("conv_5x5");
+  stt::check_layer<B>({{2, 8, 8}, 2 * 25 + 2, 2 * 25 * 8 * 8}, conv_reference("conv_5x5"));
+}
+
+TEST_CASE("conv_1x1") {
+  using B = st::Conv2d<3, 1>::bind<Shape<6, 4, 4>>;
+  stt::check_golden<B>("conv_1x1");
+  stt::check_layer<B>({{3, 4, 4}, 3 * 6 + 3, 3 * 6 * 4 * 4}, conv_reference("conv_1x1"));
+}
+
+TEST_CASE("linear") {
+  using B = st::Linear<4>::bind<Shape<5>>;
+  stt::check_golden<B>("linear");
+  stt::check_layer<B>({{4}, 5 * 4 + 4, 5 * 4}, ref::linear(4));
+}
+
+TEST_CASE("relu") {
+  using B = st::ReLU::bind<Shape<3, 4, 4>>;
+  stt::check_golden<B>("relu");
+  stt::check_layer<B>({{3, 4, 4}, 0, 0}, ref::relu());
+}
+
+TEST_CASE("maxpool_2") {
+  using B = st::MaxPool2d<2>::bind<Shape<3, 6, 6>>;
+  stt::check_golden<B>("maxpool_2");
+  stt::check_layer<B>({{3, 3, 3}, 0, 0}, pool_reference("maxpool_2", false));
+}
+
+TEST_CASE("maxpool_3s2") {
+  using B = st::MaxPool2d<3, st::Stride<2>>::bind<Shape<2, 7, 7>>;
+  stt::check_golden<B>("maxpool_3s2");
+  stt::check_layer<B>({{2, 3, 3}, 0, 0}, pool_reference("maxpool_3s2", false));
+}
+
+TEST_CASE("maxpool_3s2p1") {
+  using B = st::MaxPool2d<3, st::Stride<2>, st::Pad<1>>::bind<Shape<2, 8, 8>>;
+  stt::check_golden<B>("maxpool_3s2p1");
+  stt::check_layer<B>({{2, 4, 4}, 0, 0}, pool_reference("maxpool_3s2p1", false));
+}
+
+TEST_CASE("avgpool_2") {
+  using B = st::AvgPool2d<2>::bind<Shape<3, 6, 6>>;
+  stt::check_golden<B>("avgpool_2");
+  stt::check_layer<B>({{3, 3, 3}, 0, 0}, pool_reference("avgpool_2", true));
+}
+
+TEST_CASE("avgpool_3s1p1") {
+  using B = st::AvgPool2d<3, st::Stride<1>, st::Pad<1>>::bind<Shape<2, 5, 5>>;
+  stt::check_golden<B>("avgpool_3s1p1");
+  stt::check_layer<B>({{2, 5, 5}, 0, 0}, pool_reference("avgpool_3s1p1", true));
+}
+
+TEST_CASE("global_avgpool") {
+  using B = st::GlobalAvgPool::bind<Shape<3, 5, 5>>;
+  stt::check_golden<B>("global_avgpool");
+  stt::check_layer<B>({{3, 1, 1}, 0, 0}, ref::global_avg_pool());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configurations without golden values: naive reference, gradients, float vs double, counts.
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("conv: dilation 2") {
+  using B = st::Conv2d<4, 3, st::Dilation<2>, st::Pad<2>>::bind<Shape<2, 9, 9>>;
+  stt::check_layer<B>({{4, 9, 9}, 4 * 2 * 9 + 4, 4 * 2 * 9 * 9 * 9},
+                      ref::conv({.out = 4, .kh = 3, .kw = 3, .ph = 2, .pw = 2, .dh = 2, .dw = 2}));
+}
+
+TEST_CASE("conv: 1x3 kernel, stride 2x1, pad 0x1") {
+  using B = st::Conv2d<3, st::Kernel{1, 3}, st::Pad<0, 1>, st::Stride<2, 1>>::bind<Shape<2, 7, 6>>;
+  stt::check_layer<B>({{3, 4, 6}, 3 * 2 * 3 + 3, 3 * 2 * 3 * 4 * 6},
+                      ref::conv({.out = 3, .kh = 1, .kw = 3, .sh = 2, .sw = 1, .ph = 0, .pw = 1}));
+}
+
+TEST_CASE("conv: every option at once, all rectangular") {
+  using B = st::Conv2d<6, st::Kernel{3, 2}, st::Stride<2, 1>, st::Pad<1, 0>, st::Dilation<1, 2>,
+                       st::Groups<3>, st::NoBias>::bind<Shape<3, 8, 7>>;
+  stt::check_layer<B>({{6, 4, 5}, 6 * 1 * 6, 6 * 1 * 6 * 4 * 5}, ref::conv({.out = 6,
+                                                                            .kh = 3,
+                                                                            .kw = 2,
+                                                                            .sh = 2,
+                                                                            .sw = 1,
+                                                                            .ph = 1,
+                                                                            .pw = 0,
+                                                                            .dh = 1,
+                                                                            .dw = 2,
+                                                                            .groups = 3,
+                                                                            .bias = false}));
+}
+
+TEST_CASE("conv: 1x1 with stride 2 (needs im2col)") {
+  using B = st::Conv2d<3, 1, st::Stride<2>>::bind<Shape<4, 5, 5>>;
+  stt::check_layer<B>({{3, 3, 3}, 3 * 4 + 3, 3 * 4 * 3 * 3},
+                      ref::conv({.out = 3, .kh = 1, .kw = 1, .sh = 2, .sw = 2}));
+}
+
+TEST_CASE("linear: no bias") {
+  using B = st::Linear<7, st::NoBias>::bind<Shape<12>>;
+  stt::check_layer<B>({{7}, 7 * 12, 7 * 12}, ref::linear(7, false));
+}
+
+TEST_CASE("linear: large enough for the multi-threaded GEMM") {
+  // gemm_parallel splits only products of at least 2 * 64^3 multiply-adds.
+  using B = st::Linear<256>::bind<Shape<256>>;
+  stt::CheckOptions options;
+  options.batch = 8;
+  stt::check_layer<B>({{256}, 256 * 256 + 256, 256 * 256}, ref::linear(256), options);
+}
+
+TEST_CASE("relu: flat input") {
+  using B = st::ReLU::bind<Shape<50>>;
+  stt::check_layer<B>({{50}, 0, 0}, ref::relu());
+}
+
+TEST_CASE("maxpool: ceil mode") {
+  using B = st::MaxPool2d<3, st::Stride<2>, st::CeilMode>::bind<Shape<2, 8, 8>>;
+  stt::check_layer<B>({{2, 4, 4}, 0, 0},
+                      ref::max_pool({.kh = 3, .kw = 3, .sh = 2, .sw = 2, .ceil = true}));
+}
+
+TEST_CASE("maxpool: ceil mode drops a window that would start in the padding") {
+  // floor((5 + 2 - 2) / 2) + 1 = 3, ceil gives 4, but the 4th window would start at padded
+  // index 6, past the input and its left padding, so PyTorch keeps 3.
+  using B = st::MaxPool2d<2, st::Pad<1>, st::CeilMode>::bind<Shape<2, 5, 5>>;
+  stt::check_layer<B>(
+      {{2, 3, 3}, 0, 0},
+      ref::max_pool({.kh = 2, .kw = 2, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .ceil = true}));
+}
+
+TEST_CASE("maxpool: rectangular kernel and stride") {
+  using B = st::MaxPool2d<st::Kernel{2, 3}, st::Stride<2, 1>>::bind<Shape<2, 6, 7>>;
+  stt::check_layer<B>({{2, 3, 5}, 0, 0}, ref::max_pool({.kh = 2, .kw = 3, .sh = 2, .sw = 1}));
+}
+
+TEST_CASE("avgpool: ceil mode with padding (count_include_pad divisor)") {
+  using B = st::AvgPool2d<3, st::Stride<2>, st::Pad<1>, st::CeilMode>::bind<Shape<2, 6, 6>>;
+  stt::check_layer<B>(
+      {{2, 4, 4}, 0, 0},
+      ref::avg_pool({.kh = 3, .kw = 3, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .ceil = true}));
+}
+
+TEST_CASE("global avgpool: rectangular plane") {
+  using B = st::GlobalAvgPool::bind<Shape<3, 4, 6>>;
+  stt::check_layer<B>({{3, 1, 1}, 0, 0}, ref::global_avg_pool());
+}
+
+TEST_CASE("flatten") {
+  using B = st::Flatten::bind<Shape<3, 4, 5>>;
+  stt::check_layer<B>({{60}, 0, 0}, ref::flatten());
+}
+
+TEST_CASE("dropout: evaluation mode is the identity") {
+  using B = st::Dropout<50>::bind<Shape<2, 5, 5>>;
+  stt::CheckOptions options;
+  options.training = false;
+  stt::check_layer<B>({{2, 5, 5}, 0, 0}, ref::identity(), options);
+}
+
+TEST_CASE("dropout: training mode, gradients with the mask held fixed") {
+  // The harness reseeds the generator before every forward, so each draws the same mask.
+  using B = st::Dropout<30>::bind<Shape<2, 5, 5>>;
+  stt::check_layer<B>({{2, 5, 5}, 0, 0}, ref::none());
+}
+
+TEST_CASE("dropout: p = 0 is the identity in training") {
+  using B = st::Dropout<0>::bind<Shape<40>>;
+  stt::check_layer<B>({{40}, 0, 0}, ref::identity());
+}
+
+TEST_CASE("sequential: conv, relu, maxpool, flatten, linear") {
+  using B = st::Sequential<st::Conv2d<3, 3, st::Pad<1>>, st::ReLU, st::MaxPool2d<2>, st::Flatten,
+                           st::Linear<5>>::bind<Shape<2, 8, 8>>;
+  stt::check_layer<B>({{5}, (3 * 2 * 9 + 3) + (48 * 5 + 5), 3 * 2 * 9 * 8 * 8 + 48 * 5},
+                      ref::chain({ref::conv({.out = 3, .kh = 3, .kw = 3, .ph = 1, .pw = 1}),
+                                  ref::relu(), ref::max_pool({.kh = 2, .kw = 2, .sh = 2, .sw = 2}),
+                                  ref::flatten(), ref::linear(5)}));
+}
+
+TEST_CASE("sequential: nested block, two convolutions, dropout in eval") {
+  using Block = st::Sequential<st::Conv2d<4, 3, st::Pad<1>>, st::ReLU>;
+  using B = st::Sequential<Block, st::Conv2d<2, 3, st::Stride<2>>, st::Dropout<20>,
+                           st::GlobalAvgPool, st::Flatten, st::Linear<3>>::bind<Shape<1, 7, 7>>;
+  stt::CheckOptions options;
+  options.training = false;
+  stt::check_layer<B>(
+      {{3}, (4 * 9 + 4) + (2 * 4 * 9 + 2) + (2 * 3 + 3), 4 * 9 * 7 * 7 + 2 * 4 * 9 * 3 * 3 + 2 * 3},
+      ref::chain({ref::conv({.out = 4, .kh = 3, .kw = 3, .ph = 1, .pw = 1}), ref::relu(),
+                  ref::conv({.out = 2, .kh = 3, .kw = 3, .sh = 2, .sw = 2}), ref::identity(),
+                  ref::global_avg_pool(), ref::flatten(), ref::linear(3)}),
+      options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// NaN propagation: a diverged network must show NaN, not silently turn it into finite values.
+// PyTorch 1.13: relu(nan) = nan; max_pool2d takes a window's NaN as its maximum
+// ((val > max) || isnan(val)) and routes the gradient to it.
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("relu and max pooling propagate NaN as PyTorch") {
+  constexpr float nan = std::numeric_limits<float>::quiet_NaN();
+  st::Ctx<float> ctx;
+  ctx.batch = 1;
+
+  SUBCASE("relu") {
+    std::vector<float> x{nan, -1.f, 2.f}, y(3);
+    st::ReLU::bind<Shape<3>>::forward(ctx, x.data(), y.data());
+    CHECK(std::isnan(y[0]));
+    CHECK(y[1] == 0.f);
+    CHECK(y[2] == 2.f);
+  }
+  // x = [[1, 2, 5, nan], [nan, 3, 0, 0]]; the NaN is never the first element of its window.
+  const std::vector<float> x{1.f, 2.f, 5.f, nan, nan, 3.f, 0.f, 0.f};
+  SUBCASE("max pool without padding") {
+    using B = st::MaxPool2d<2>::bind<Shape<1, 2, 4>>;
+    std::vector<float> y(2), dy{1.f, 1.f}, dx(8);
+    B::forward(ctx, x.data(), y.data());
+    CHECK_MESSAGE(std::isnan(y[0]), "window [1, 2; nan, 3] gave " << y[0]);
+    CHECK_MESSAGE(std::isnan(y[1]), "window [5, nan; 0, 0] gave " << y[1]);
+    B::backward(ctx, x.data(), y.data(), dy.data(), dx.data());
+    CHECK(dx == std::vector<float>{0, 0, 0, 1, 1, 0, 0, 0});
+  }
+  SUBCASE("max pool with padding") {
+    // 2x2 windows, stride 2, padding 1: output (1, 1) reads row 1, columns 1..2 = [0, nan].
+    // PyTorch: [[1, 5, 4], [0, nan, 0]].
+    using B = st::MaxPool2d<2, st::Pad<1>>::bind<Shape<1, 2, 4>>;
+    const std::vector<float> x_pad{1.f, 2.f, 5.f, 4.f, 0.f, 0.f, nan, 0.f};
+    std::vector<float> y(6);
+    B::forward(ctx, x_pad.data(), y.data());
+    CHECK_MESSAGE(std::isnan(y[4]), "window [0, nan] gave " << y[4]);
+    CHECK(y[1] == 5.f);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dropout's statistics: what a finite-difference check cannot see.
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE_TEMPLATE("dropout: training drops p of the elements and scales survivors", T, float,
+                   double) {
+  using B = st::Dropout<30>::bind<Shape<4, 16, 16>>;
+  constexpr std::size_t batch = 8, count = batch * 4 * 16 * 16;
+  const auto ops = stt::ops_of<B, T>();
+  st::Rng rng(7);
+  const auto x = stt::narrow<T>(stt::distinct_values(count, rng));  // no zeros
+  const auto dy = stt::narrow<T>(stt::uniform_values(count, rng));
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - 0.3));
+
+  stt::Runner<T> run(ops, batch, 1, /*training=*/true, /*seed=*/42);
+  const auto y = run.forward(x);
+  const auto grads = run.backward(x, y, dy);
+  std::size_t zeros = 0, wrong_value = 0, wrong_gradient = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const bool dropped = y[i] == T(0);
+    zeros += dropped;
+    wrong_value += !dropped && y[i] != x[i] * keep_scale;
+    wrong_gradient += grads.dx[i] != (dropped ? T(0) : dy[i] * keep_scale);
+  }
+  CHECK(wrong_value == 0);
+  CHECK(wrong_gradient == 0);
+  // Binomial(8192, 0.3): standard deviation 0.0051 in the fraction; 5 of them.
+  const double fraction = double(zeros) / double(count);
+  CHECK(std::abs(fraction - 0.3) < 0.0255);
+
+  SUBCASE("the same seed draws the same mask, on any number of threads") {
+    stt::Runner<T> again(ops, batch, 2, true, 42);
+    CHECK(again.forward(x) == y);
+  }
+  SUBCASE("another seed draws another mask") {
+    stt::Runner<T> other(ops, batch, 1, true, 43);
+    CHECK(other.forward(x) != y);
+  }
+  SUBCASE("evaluation mode passes values and gradients through") {
+    stt::Runner<T> eval(ops, batch, 1, /*training=*/false, 42);
+    const auto y_eval = eval.forward(x);
+    CHECK(y_eval == x);
+    CHECK(eval.backward(x, y_eval, dy).dx == dy);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-entropy
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+std::vector<std::int32_t> labels_of(const stt::GoldenTensor& t) {
+  std::vector<std::int32_t> labels;
+  for (double v : t.values) labels.push_back(static_cast<std::int32_t>(v));
+  return labels;
+}
+
+template <class T>
+void check_cross_entropy_golden(const char* case_name, stt::Tolerance tol) {
+  INFO("golden case " << case_name
+                      << std::string(sizeof(T) == sizeof(float) ? ", float" : ", double"));
+  const stt::Golden g = stt::load_golden(case_name);
+  const stt::GoldenTensor& logits = g.tensor("x");
+  REQUIRE(logits.shape.size() == 2);
+  const std::size_t batch = logits.shape[0], classes = logits.shape[1];
+  const auto labels = labels_of(g.tensor("labels"));
+  const auto x = stt::narrow<T>(logits.values);
+  std::vector<T> grad(x.size(), std::numeric_limits<T>::quiet_NaN());
+  const double loss = st::softmax_cross_entropy<T>(x.data(), batch, classes, labels,
+                                                   g.scalar("label_smoothing"), grad.data());
+  STRATA_CHECK_CLOSE("loss vs PyTorch", std::vector<double>{loss},
+                     std::vector<double>{g.scalar("loss")}, tol);
+  STRATA_CHECK_CLOSE("dx vs PyTorch", stt::widen(grad), g.tensor("dx").values, tol);
+}
+
+}  // namespace
+
+TEST_CASE("cross_entropy: golden values") {
+  for (const char* name : {"cross_entropy", "cross_entropy_smooth"}) {
+    check_cross_entropy_golden<double>(name, {1e-12, 1e-14});
+    check_cross_entropy_golden<float>(name, {1e-5, 1e-6});
+  }
+}
+
+TEST_CASE("cross_entropy: gradient vs finite differences") {
+  constexpr std::size_t batch = 6, classes = 7;
+  st::Rng rng(11);
+  std::vector<double> logits = stt::uniform_values(batch * classes, rng);
+  for (double& v : logits) v *= 4;  // spread the probabilities
+  std::vector<std::int32_t> labels;
+  std::uniform_int_distribution<std::int32_t> pick(0, classes - 1);
+  for (std::size_t n = 0; n < batch; ++n) labels.push_back(pick(rng));
+
+  for (double smoothing : {0.0, 0.2, 1.0}) {
+    CAPTURE(smoothing);
+    std::vector<double> grad(logits.size()), scratch(logits.size());
+    const auto loss = [&](const std::vector<double>& z) {
+      return st::softmax_cross_entropy<double>(z.data(), batch, classes, labels, smoothing,
+                                               scratch.data());
+    };
+    st::softmax_cross_entropy<double>(logits.data(), batch, classes, labels, smoothing,
+                                      grad.data());
+    std::vector<double> numeric;
+    const double eps = 1e-6;
+    for (std::size_t i = 0; i < logits.size(); ++i) {
+      std::vector<double> z = logits;
+      z[i] += eps;
+      const double plus = loss(z);
+      z[i] -= 2 * eps;
+      numeric.push_back((plus - loss(z)) / (2 * eps));
+    }
+    STRATA_CHECK_CLOSE("d loss / d logits", grad, numeric, (stt::Tolerance{1e-6, 1e-9}));
+    // Softmax minus a distribution: every row sums to zero.
+    for (std::size_t n = 0; n < batch; ++n) {
+      double row = 0;
+      for (std::size_t k = 0; k < classes; ++k) row += grad[n * classes + k];
+      CHECK(std::abs(row) < 1e-15);
+    }
+  }
+}
+
+TEST_CASE("cross_entropy: extreme logits stay finite") {
+  const std::vector<float> logits{1000.f, 0.f, -1000.f, -1000.f, 0.f, 1000.f};
+  const std::vector<std::int32_t> labels{0, 0};
+  std::vector<float> grad(logits.size());
+  const double loss =
+      st::softmax_cross_entropy<float>(logits.data(), 2, 3, labels, 0.0, grad.data());
+  // Sample 0 is certain and right (0), sample 1 certain and wrong by 2000: mean 1000.
+  CHECK(loss == doctest::Approx(1000.0));
+  for (float g : grad) CHECK(std::isfinite(g));
+  CHECK(grad[3] == doctest::Approx(-0.5));
+  CHECK(grad[5] == doctest::Approx(0.5));
+}
+
+TEST_CASE("cross_entropy: the Output wrapper fills the output's gradient") {
+  const std::vector<float> logits{0.5f, -1.f, 2.f, 0.f, 0.f, 0.f};
+  const std::vector<std::int32_t> labels{2, 1};
+  std::vector<float> grad(6), direct(6);
+  const st::Output<Shape<3>, float> out{logits.data(), grad.data(), 2};
+  const st::Loss loss = st::cross_entropy(out, labels);
+  CHECK(loss.gradient == grad.data());
+  CHECK(loss.value ==
+        st::softmax_cross_entropy<float>(logits.data(), 2, 3, labels, 0.0, direct.data()));
+  CHECK(grad == direct);
+}
+
+TEST_CASE("cross_entropy: bad labels and options are errors") {
+  const std::vector<float> logits(2 * 5, 0.f);
+  std::vector<float> grad(logits.size());
+  const auto run = [&](std::vector<std::int32_t> labels, double smoothing = 0.0) {
+    return st::softmax_cross_entropy<float>(logits.data(), 2, 5, labels, smoothing, grad.data());
+  };
+  CHECK_NOTHROW(run({0, 4}));
+  CHECK_THROWS_WITH_AS(run({0, 5}), doctest::Contains("label 5 of sample 1"), std::out_of_range);
+  CHECK_THROWS_WITH_AS(run({-1, 0}), doctest::Contains("label -1 of sample 0"), std::out_of_range);
+  CHECK_THROWS_WITH_AS(run({0}), doctest::Contains("1 labels for a batch of 2"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(run({0, 1, 2}), doctest::Contains("3 labels"), std::invalid_argument);
+  CHECK_THROWS_AS(run({0, 1}, -0.1), std::invalid_argument);
+  CHECK_THROWS_AS(run({0, 1}, 1.5), std::invalid_argument);
+  CHECK_THROWS_AS(run({0, 1}, std::numeric_limits<double>::quiet_NaN()), std::invalid_argument);
+}
