@@ -45,6 +45,13 @@ struct Window {
 template <PoolGeometry G>
 inline constexpr bool interior_only = G.pad_h == 0 && G.pad_w == 0 && !G.ceil_mode;
 
+// Windows that partition the input exactly (kernel == stride, sizes divisible): the common
+// 2x2/2 pooling.
+template <PoolGeometry G>
+inline constexpr bool tiles_input = interior_only<G>&& G.kernel_h == G.stride_h&& G.kernel_w ==
+                                        G.stride_w&& G.height % G.kernel_h == 0 &&
+                                    G.width % G.kernel_w == 0;
+
 template <PoolGeometry G>
 constexpr Window window(std::size_t oh, std::size_t ow) {
   const std::ptrdiff_t hs = static_cast<std::ptrdiff_t>(oh * G.stride_h) - std::ptrdiff_t(G.pad_h);
@@ -61,9 +68,11 @@ constexpr Window window(std::size_t oh, std::size_t ow) {
 }
 
 // PyTorch's rule: a NaN wins, so a diverged network stays visibly NaN after pooling.
+// Written without short-circuit so that callers compile to compare-and-blend, not branches
+// that mispredict on every other window.
 template <class T>
 bool beats(T candidate, T best) {
-  return candidate > best || std::isnan(candidate);
+  return (candidate > best) | (candidate != candidate);
 }
 
 // Index within the plane of the maximum of output (oh, ow)'s window; the first one on ties,
@@ -76,7 +85,7 @@ std::size_t argmax(const T* plane, std::size_t oh, std::size_t ow) {
     for (std::size_t ki = 0; ki < G.kernel_h; ++ki)
       for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
         const std::size_t at = origin + ki * G.width + kj;
-        if (beats(plane[at], plane[best])) best = at;
+        best = beats(plane[at], plane[best]) ? at : best;
       }
     return best;
   } else {
@@ -101,7 +110,7 @@ void max_pool_forward(std::size_t threads, std::size_t batch, const T* x, T* y) 
           T best = origin[0];
           for (std::size_t ki = 0; ki < G.kernel_h; ++ki)
             for (std::size_t kj = 0; kj < G.kernel_w; ++kj)
-              if (beats(origin[ki * G.width + kj], best)) best = origin[ki * G.width + kj];
+              best = beats(origin[ki * G.width + kj], best) ? origin[ki * G.width + kj] : best;
           out[oh * G.out_width() + ow] = best;
         } else {
           out[oh * G.out_width() + ow] = plane[argmax<G>(plane, oh, ow)];
@@ -118,10 +127,25 @@ void max_pool_backward(std::size_t threads, std::size_t batch, const T* x, const
     const T* plane = x + p * G.in_pixels();
     const T* grad_out = dy + p * G.out_pixels();
     T* grad_in = dx + p * G.in_pixels();
-    std::fill_n(grad_in, G.in_pixels(), T(0));
-    for (std::size_t oh = 0; oh < G.out_height(); ++oh)
-      for (std::size_t ow = 0; ow < G.out_width(); ++ow)
-        grad_in[argmax<G>(plane, oh, ow)] += grad_out[oh * G.out_width() + ow];
+    if constexpr (tiles_input<G>) {
+      // Every input lies in exactly one window: write each once, no zero-fill pass.
+      for (std::size_t oh = 0; oh < G.out_height(); ++oh)
+        for (std::size_t ow = 0; ow < G.out_width(); ++ow) {
+          const std::size_t origin = oh * G.stride_h * G.width + ow * G.stride_w;
+          const std::size_t best = argmax<G>(plane, oh, ow);
+          const T g = grad_out[oh * G.out_width() + ow];
+          for (std::size_t ki = 0; ki < G.kernel_h; ++ki)
+            for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
+              const std::size_t at = origin + ki * G.width + kj;
+              grad_in[at] = at == best ? g : T(0);
+            }
+        }
+    } else {
+      std::fill_n(grad_in, G.in_pixels(), T(0));
+      for (std::size_t oh = 0; oh < G.out_height(); ++oh)
+        for (std::size_t ow = 0; ow < G.out_width(); ++ow)
+          grad_in[argmax<G>(plane, oh, ow)] += grad_out[oh * G.out_width() + ow];
+    }
   });
 }
 
