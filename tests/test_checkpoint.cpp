@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
+
 #include <zlib.h>
+#include "temp_dir.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -59,25 +61,8 @@ struct RunningMean : strata::layer_spec {
 using BufferNet = strata::Sequential<strata::Input<1, 6, 6>, strata::Conv2d<2, 3>, RunningMean,
                                      strata::Flatten, strata::Linear<3>>;
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    do {
-      path_ = fs::temp_directory_path() / ("strata_test_checkpoint_" + std::to_string(rd()));
-    } while (!fs::create_directory(path_));
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+struct TempDir : strata::test::TempDir {
+  TempDir() : strata::test::TempDir("strata_test_checkpoint_") {}
 };
 
 constexpr std::size_t batch = 4;

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
+
 #include <zlib.h>
+#include "temp_dir.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -31,25 +33,8 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    do {
-      path_ = fs::temp_directory_path() / ("strata_test_data_" + std::to_string(rd()));
-    } while (!fs::create_directory(path_));
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+struct TempDir : strata::test::TempDir {
+  TempDir() : strata::test::TempDir("strata_test_data_") {}
 };
 
 void put_be32(Bytes& b, std::uint32_t v) {

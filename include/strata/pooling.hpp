@@ -56,70 +56,54 @@ struct pool_spec : layer_spec {
 
 }  // namespace detail
 
+namespace detail {
+
+// The bound layer of a pooling spec; Kernels holds the backend's forward and backward.
+template <class Spec, class In, class Kernels>
+struct bound_pool : stateless_layer {
+  static constexpr backend::cpu::PoolGeometry geometry = Spec::template geometry_of<In>::value;
+  using input_shape = In;
+  using output_shape = Shape<geometry.channels, geometry.out_height(), geometry.out_width()>;
+  static std::string describe() { return Spec::describe_pool(Kernels::name); }
+
+  template <class T>
+  static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+    Kernels::template forward<geometry>(ctx.threads, ctx.batch, x, y);
+  }
+  template <class T>
+  static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
+    if (dx) Kernels::template backward<geometry>(ctx.threads, ctx.batch, x, dy, dx);
+  }
+};
+
+}  // namespace detail
+
 template <auto KernelSize, class... Options>
 struct MaxPool2d : detail::pool_spec<MaxPool2d<KernelSize, Options...>, KernelSize, Options...> {
   template <class In>
-  struct bind : stateless_layer {
-    static constexpr backend::cpu::PoolGeometry geometry =
-        MaxPool2d::template geometry_of<In>::value;
-    using input_shape = In;
-    using output_shape = Shape<geometry.channels, geometry.out_height(), geometry.out_width()>;
-    static std::string describe() { return MaxPool2d::describe_pool("MaxPool2d"); }
-
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-      backend::cpu::max_pool_forward<geometry>(ctx.threads, ctx.batch, x, y);
-    }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
-      if (dx) backend::cpu::max_pool_backward<geometry>(ctx.threads, ctx.batch, x, dy, dx);
-    }
-  };
+  using bind = detail::bound_pool<MaxPool2d, In, backend::cpu::MaxPoolKernels>;
 };
 
 template <auto KernelSize, class... Options>
 struct AvgPool2d : detail::pool_spec<AvgPool2d<KernelSize, Options...>, KernelSize, Options...> {
   template <class In>
-  struct bind : stateless_layer {
-    static constexpr backend::cpu::PoolGeometry geometry =
-        AvgPool2d::template geometry_of<In>::value;
-    using input_shape = In;
-    using output_shape = Shape<geometry.channels, geometry.out_height(), geometry.out_width()>;
-    static std::string describe() { return AvgPool2d::describe_pool("AvgPool2d"); }
-
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-      backend::cpu::avg_pool_forward<geometry>(ctx.threads, ctx.batch, x, y);
-    }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T*, const T*, const T* dy, T* dx) {
-      if (dx) backend::cpu::avg_pool_backward<geometry>(ctx.threads, ctx.batch, dy, dx);
-    }
-  };
+  using bind = detail::bound_pool<AvgPool2d, In, backend::cpu::AvgPoolKernels>;
 };
 
 struct GlobalAvgPool : layer_spec {
   template <class In>
-  struct bind : stateless_layer {
+  struct geometry_of {
     static_assert(ImageShape<In>, "GlobalAvgPool: input must be an image Shape<C, H, W>");
     static constexpr std::size_t c = ImageShape<In> ? In::dims[0] : 1;
     static constexpr std::size_t h = ImageShape<In> ? In::dims[1] : 1;
     static constexpr std::size_t w = ImageShape<In> ? In::dims[2] : 1;
     // A window covering the whole plane is exactly the adaptive average to size 1.
-    static constexpr backend::cpu::PoolGeometry geometry{c, h, w, h, w, 1, 1, 0, 0, false};
-    using input_shape = In;
-    using output_shape = Shape<c, 1, 1>;
-    static std::string describe() { return "GlobalAvgPool"; }
-
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-      backend::cpu::avg_pool_forward<geometry>(ctx.threads, ctx.batch, x, y);
-    }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T*, const T*, const T* dy, T* dx) {
-      if (dx) backend::cpu::avg_pool_backward<geometry>(ctx.threads, ctx.batch, dy, dx);
-    }
+    static constexpr backend::cpu::PoolGeometry value{c, h, w, h, w, 1, 1, 0, 0, false};
   };
+  static std::string describe_pool(std::string_view) { return "GlobalAvgPool"; }
+
+  template <class In>
+  using bind = detail::bound_pool<GlobalAvgPool, In, backend::cpu::AvgPoolKernels>;
 };
 
 }  // namespace strata

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <string_view>
 
 #include "strata/backend/cpu/parallel.hpp"
 #include "strata/layer.hpp"
@@ -181,5 +182,30 @@ void avg_pool_backward(std::size_t threads, std::size_t batch, const T* dy, T* d
       }
   });
 }
+
+// The kernel sets that pooling layers are bound to.
+struct MaxPoolKernels {
+  static constexpr std::string_view name = "MaxPool2d";
+  template <PoolGeometry G, class T>
+  static void forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
+    max_pool_forward<G>(threads, batch, x, y);
+  }
+  template <PoolGeometry G, class T>
+  static void backward(std::size_t threads, std::size_t batch, const T* x, const T* dy, T* dx) {
+    max_pool_backward<G>(threads, batch, x, dy, dx);
+  }
+};
+
+struct AvgPoolKernels {
+  static constexpr std::string_view name = "AvgPool2d";
+  template <PoolGeometry G, class T>
+  static void forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
+    avg_pool_forward<G>(threads, batch, x, y);
+  }
+  template <PoolGeometry G, class T>
+  static void backward(std::size_t threads, std::size_t batch, const T*, const T* dy, T* dx) {
+    avg_pool_backward<G>(threads, batch, dy, dx);
+  }
+};
 
 }  // namespace strata::backend::cpu
