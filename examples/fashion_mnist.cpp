@@ -4,6 +4,7 @@
 //
 //   fashion_mnist [--epochs 3] [--batch 64] [--lr 0.001] [--seed 1] [--threads 2]
 //                 [--data-dir /usr/share/datasets/fashion-mnist] [--checkpoint simple_cnn.ckpt]
+//                 [--train-limit N]   (train on the first N images only: a quick smoke run)
 #include <unistd.h>
 
 #include <chrono>
@@ -32,12 +33,13 @@ struct Flags {
   std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
   std::filesystem::path data_dir = "/usr/share/datasets/fashion-mnist";
   std::filesystem::path checkpoint = "simple_cnn.ckpt";
+  std::size_t train_limit = 0;  // 0: the whole training set
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "fashion_mnist: " << problem << "\n"
             << "usage: fashion_mnist [--epochs N] [--batch N] [--lr X] [--seed N] [--threads N]\n"
-            << "                     [--data-dir DIR] [--checkpoint FILE]\n";
+            << "                     [--data-dir DIR] [--checkpoint FILE] [--train-limit N]\n";
   std::exit(2);
 }
 
@@ -126,6 +128,11 @@ int main(int argc, char** argv) {
   try {
     train = st::data::load_mnist_format(flags.data_dir, st::data::Split::train, normalize);
     test = st::data::load_mnist_format(flags.data_dir, st::data::Split::test, normalize);
+    if (flags.train_limit != 0 && flags.train_limit < train.count) {
+      train.count = flags.train_limit;
+      train.images.resize(train.count * train.image_size());
+      train.labels.resize(train.count);
+    }
   } catch (const std::exception& error) {
     std::cerr << "fashion_mnist: cannot load the data set: " << error.what() << "\n"
               << "Install it with `apt-get install dataset-fashion-mnist`, or point --data-dir "

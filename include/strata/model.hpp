@@ -102,6 +102,7 @@ class Model<Net, cpu> {
                                   " values, not a positive multiple of the sample size " +
                                   input_shape::str() + " = " + std::to_string(input_shape::size));
     const std::size_t batch = input.size() / input_shape::size;
+    const backend::cpu::DenormalsFlushed flushed;
     reserve(batch);
     batch_ = batch;
     backend::cpu::copy(threads_, input.size(), input.data(), input_data());
@@ -114,6 +115,7 @@ class Model<Net, cpu> {
     if (batch_ == 0 || loss.gradient != output_grad())
       throw std::logic_error(
           "Model::backward: the loss was not computed from this model's last forward output");
+    const backend::cpu::DenormalsFlushed flushed;
     Net::backward(context(), input_data(), output_data(), output_grad(),
                   static_cast<float*>(nullptr));
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/backend/cpu/parallel.hpp"
 #include "strata/model.hpp"
 
 namespace strata {
@@ -53,6 +54,7 @@ class SGD {
   }
 
   void step() {
+    const backend::cpu::DenormalsFlushed flushed;
     std::size_t offset = 0;
     for (const Parameter& p : state_.params()) {
       if (p.trainable) update(p, state_.slot(0, offset));
@@ -105,6 +107,7 @@ class AdamFamily {
       : options_(options), state_(params, 2) {}
 
   void step() {
+    const backend::cpu::DenormalsFlushed flushed;
     ++steps_;
     const AdamOptions& o = options_;
     const double correction1 = 1.0 - std::pow(double(o.beta1), double(steps_));
