@@ -65,6 +65,8 @@ Flags parse(int argc, char** argv) {
         flags.data_dir = value;
       else if (name == "--checkpoint")
         flags.checkpoint = value;
+      else if (name == "--train-limit")
+        flags.train_limit = std::stoul(value);
       else
         usage("unknown flag " + std::string(name));
     } catch (const std::logic_error&) {
