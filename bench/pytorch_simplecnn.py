@@ -50,15 +50,8 @@ import time
 import torch
 import torch.nn as nn
 
-
-def simple_cnn():
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
-        nn.Linear(128, 10),
-    )
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_models import simple_cnn  # noqa: E402
 
 
 def main():

@@ -10,8 +10,8 @@ After each epoch it prints train loss, test accuracy and epoch time
 (training only; evaluation is timed separately), then the final accuracy.
 
 Usage (Debian's interpreter has torch 1.13; the pyenv python3 does not):
-    /usr/bin/python3 examples/reference/fashion_mnist_pytorch.py
-    /usr/bin/python3 examples/reference/fashion_mnist_pytorch.py --seed 2 --epochs 3 --threads 2
+    /usr/bin/python3 bench/pytorch_fashion_mnist.py
+    /usr/bin/python3 bench/pytorch_fashion_mnist.py --seed 2 --epochs 3 --threads 2
 Flags: --epochs (3) --batch (64) --lr (1e-3) --seed (1) --threads (2)
        --data-dir (/usr/share/datasets/fashion-mnist) --no-normalize
 
@@ -37,6 +37,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pytorch_models import simple_cnn  # noqa: E402
+
 MEAN, STD = 0.2860, 0.3530
 
 
@@ -58,16 +61,6 @@ def load(data_dir, split, normalize):
     if normalize:
         x = (x - MEAN) / STD
     return x.contiguous(), torch.from_numpy(y.astype(np.int64))
-
-
-def simple_cnn():
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
-        nn.Linear(128, 10),
-    )
 
 
 @torch.inference_mode()
