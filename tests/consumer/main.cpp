@@ -3,4 +3,6 @@
 
 static_assert(strata::Shape<2, 3>::size == 6);
 
-int main() { return 0; }
+int main() {
+  return 0;
+}
