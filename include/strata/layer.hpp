@@ -48,15 +48,20 @@ struct Name {
     return out;
   }
   constexpr Name prefixed(std::size_t index) const {
+    return prefixed(Name{}.numbered(index).view());
+  }
+
+  // This name followed by the decimal digits of number ("branch" -> "branch2").
+  constexpr Name numbered(std::size_t number) const {
     char digits[24]{};
     std::size_t n = 0;
     do {
-      digits[n++] = static_cast<char>('0' + index % 10);
-      index /= 10;
-    } while (index != 0);
-    char reversed[24]{};
-    for (std::size_t i = 0; i < n; ++i) reversed[i] = digits[n - 1 - i];
-    return prefixed(std::string_view{reversed, n});
+      digits[n++] = static_cast<char>('0' + number % 10);
+      number /= 10;
+    } while (number != 0);
+    Name out = *this;
+    while (n != 0) out.push(digits[--n]);
+    return out;
   }
 
  private:

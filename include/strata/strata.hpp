@@ -3,6 +3,7 @@
 
 #include "strata/activation.hpp"
 #include "strata/checkpoint.hpp"
+#include "strata/concat.hpp"
 #include "strata/conv2d.hpp"
 #include "strata/data/idx.hpp"
 #include "strata/data/loader.hpp"
@@ -16,6 +17,8 @@
 #include "strata/optim.hpp"
 #include "strata/options.hpp"
 #include "strata/pooling.hpp"
+#include "strata/repeat.hpp"
+#include "strata/residual.hpp"
 #include "strata/sequential.hpp"
 #include "strata/shape.hpp"
 #include "strata/summary.hpp"

@@ -22,8 +22,11 @@ inline std::string with_separators(std::size_t value) {
 inline std::string summary_row(const std::string& index, const std::string& layer,
                                const std::string& shape, const std::string& params,
                                const std::string& macs) {
+  // Blocks describe their whole body; the table keeps the beginning.
+  constexpr std::size_t width = 44;
+  const std::string shown = layer.size() <= width ? layer : layer.substr(0, width - 3) + "...";
   char line[256];
-  std::snprintf(line, sizeof line, "%-4s %-44s %-14s %14s %16s\n", index.c_str(), layer.c_str(),
+  std::snprintf(line, sizeof line, "%-4s %-44s %-14s %14s %16s\n", index.c_str(), shown.c_str(),
                 shape.c_str(), params.c_str(), macs.c_str());
   return line;
 }

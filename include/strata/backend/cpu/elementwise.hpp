@@ -53,6 +53,13 @@ void multiply(std::size_t threads, std::size_t count, const T* a, const T* b, T*
 }
 
 template <class T>
+void add(std::size_t threads, std::size_t count, const T* a, const T* b, T* out) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    ArrayMap<T>(out + at, n) = ConstArrayMap<T>(a + at, n) + ConstArrayMap<T>(b + at, n);
+  });
+}
+
+template <class T>
 void copy(std::size_t threads, std::size_t count, const T* from, T* to) {
   parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
     std::copy(from + at, from + at + n, to + at);
