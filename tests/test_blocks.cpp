@@ -2,9 +2,6 @@
 // Concat (Inception-style branches), Repeat; their parameter names and counts.
 #include <doctest/doctest.h>
 
-#include <strata/concat.hpp>
-#include <strata/repeat.hpp>
-#include <strata/residual.hpp>
 #include <strata/strata.hpp>
 
 #include "conformance.hpp"
@@ -92,6 +89,41 @@ TEST_CASE("residual: projection shortcut with stride") {
                       ref::relu()}),
           ref::conv({.out = 4, .kh = 1, .kw = 1, .sh = 2, .sw = 2, .bias = false})));
   CHECK(names<B>() == std::vector<std::string>{"0.weight", "0.bias", "downsample.0.weight"});
+}
+
+TEST_CASE("residual: activation after the addition, as ResNet's blocks") {
+  using Body = st::Sequential<st::Conv2d<2, 3, st::Pad<1>>>;
+  using B = st::Residual<Body, st::Identity, st::ReLU>::bind<Shape<2, 4, 4>>;
+  stt::check_layer<B>(
+      {{2, 4, 4}, 2 * 2 * 9 + 2, 2 * 2 * 9 * 16},
+      ref::chain(
+          {residual(ref::conv({.out = 2, .kh = 3, .kw = 3, .ph = 1, .pw = 1}), ref::identity()),
+           ref::relu()}));
+}
+
+TEST_CASE("named children carry PyTorch's names") {
+  using Block =
+      st::Residual<st::Sequential<st::Named<"conv1", st::Conv2d<2, 3, st::Pad<1>, st::NoBias>>,
+                                  st::ReLU, st::Named<"conv2", st::Conv2d<2, 3, st::Pad<1>>>>,
+                   st::Identity, st::ReLU>;
+  using Net = st::Sequential<st::Input<2, 4, 4>, st::Named<"layer1", st::Stage<3, Block, Block>>,
+                             st::Flatten, st::Named<"fc", st::Linear<3>>>;
+  const std::vector<std::string> expected{"layer1.0.conv1.weight",
+                                          "layer1.0.conv2.weight",
+                                          "layer1.0.conv2.bias",
+                                          "layer1.1.conv1.weight",
+                                          "layer1.1.conv2.weight",
+                                          "layer1.1.conv2.bias",
+                                          "layer1.2.conv1.weight",
+                                          "layer1.2.conv2.weight",
+                                          "layer1.2.conv2.bias",
+                                          "fc.weight",
+                                          "fc.bias"};
+  CHECK(names<Net>() == expected);
+  // Naming changes nothing else.
+  static_assert(Net::parameter_count ==
+                st::Sequential<st::Input<2, 4, 4>, st::Repeat<3, Block>, st::Flatten,
+                               st::Linear<3>>::parameter_count);
 }
 
 TEST_CASE("concat: inception-style branches") {

@@ -37,6 +37,9 @@ struct Name {
       ++length;
     }
   }
+  constexpr explicit Name(std::string_view s) {
+    for (char c : s) push(c);
+  }
   constexpr std::string_view view() const { return {text, length}; }
 
   // "<prefix>.<name>", the key PyTorch's state_dict uses for a child module's tensor.

@@ -1,7 +1,8 @@
-// Residual<Body, Shortcut>: y = Body(x) + Shortcut(x), the building block of ResNet.
+// Residual<Body, Shortcut, Post>: y = Post(Body(x) + Shortcut(x)), the building block of ResNet.
 // Shortcut defaults to Identity (no parameters, no work); a projection shortcut is any block,
-// e.g. Sequential<Conv2d<C, 1, Stride<2>, NoBias>, BatchNorm2d<>>. Parameters: the body's, then
-// the shortcut's under the prefix "downsample" (torchvision's name).
+// e.g. Sequential<Conv2d<C, 1, Stride<2>, NoBias>, BatchNorm2d<>>. Post is the activation after
+// the addition (ReLU in ResNet; Identity by default) and has no parameters. Parameters: the
+// body's, then the shortcut's under the prefix "downsample" (torchvision's name).
 #pragma once
 
 #include <algorithm>
@@ -50,12 +51,16 @@ constexpr bool same_shape() {
     return residual_shape_mismatch<A, B>::value;
 }
 
-template <class Body, class Shortcut, class In>
+template <class Body, class Shortcut, class Post, class In>
 struct bound_residual {
   using body = typename Body::template bind<In>;
   using shortcut = typename Shortcut::template bind<In>;
+  using post = typename Post::template bind<typename body::output_shape>;
   static constexpr bool identity = std::is_same_v<Shortcut, Identity>;
+  static constexpr bool has_post = !std::is_same_v<Post, Identity>;
   static_assert(same_shape<typename body::output_shape, typename shortcut::output_shape>());
+  static_assert(post::parameter_count == 0 && post::saved_per_sample == 0,
+                "Residual: the activation after the addition must have no parameters or state");
 
   using input_shape = In;
   using output_shape = typename body::output_shape;
@@ -84,19 +89,25 @@ struct bound_residual {
     return all;
   }();
 
-  // Saved per sample: the body's output, the shortcut's output (unless identity), then the
-  // children's own saved state.
+  // Saved per sample: the body's output, the shortcut's output (unless identity), the sum
+  // (when an activation follows it), then the children's own saved state.
   static constexpr std::size_t shortcut_out_size = identity ? 0 : out_size;
+  static constexpr std::size_t sum_size = has_post ? out_size : 0;
+  static constexpr std::size_t own_saved = out_size + shortcut_out_size + sum_size;
   static constexpr std::size_t saved_per_sample =
-      out_size + shortcut_out_size + body::saved_per_sample + shortcut::saved_per_sample;
-  // Scratch: the shortcut's input gradient (added into dx afterwards), then the children's.
+      own_saved + body::saved_per_sample + shortcut::saved_per_sample;
+  // Scratch: the sum's gradient (with an activation), the shortcut's input gradient (added into
+  // dx afterwards), then the children's.
+  static constexpr std::size_t own_scratch = sum_size + (identity ? 0 : In::size);
   static constexpr std::size_t scratch_size(std::size_t batch, std::size_t threads) {
-    return (identity ? 0 : In::size * batch) +
-           std::max(body::scratch_size(batch, threads), shortcut::scratch_size(batch, threads));
+    return own_scratch * batch +
+           std::max({body::scratch_size(batch, threads), shortcut::scratch_size(batch, threads),
+                     post::scratch_size(batch, threads)});
   }
 
   static std::string describe() {
-    return "Residual(" + body::describe() + (identity ? "" : " + " + shortcut::describe()) + ")";
+    return "Residual(" + body::describe() + (identity ? "" : " + " + shortcut::describe()) + ")" +
+           (has_post ? ", " + post::describe() : "");
   }
 
   template <class T>
@@ -115,19 +126,32 @@ struct bound_residual {
       shortcut::forward(shortcut_ctx(ctx), x, shortcut_out);
       skip = shortcut_out;
     }
-    backend::cpu::add(ctx.threads, out_size * ctx.batch, body_out, skip, y);
+    if constexpr (has_post) {
+      T* sum = shortcut_out + shortcut_out_size * ctx.batch;  // [N, out]
+      backend::cpu::add(ctx.threads, out_size * ctx.batch, body_out, skip, sum);
+      post::forward(body_ctx(ctx), sum, y);
+    } else {
+      backend::cpu::add(ctx.threads, out_size * ctx.batch, body_out, skip, y);
+    }
   }
 
   // The sum's gradient dy flows unchanged into both paths; their input gradients add up.
   template <class T>
-  static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
+  static void backward(const Ctx<T>& ctx, const T* x, const T* y, const T* dy_out, T* dx) {
     const T* body_out = ctx.saved;
     const T* shortcut_out = body_out + out_size * ctx.batch;
+    const T* dy = dy_out;  // the gradient of the sum
+    if constexpr (has_post) {
+      T* sum_grad = ctx.scratch;  // [N, out]
+      post::backward(body_ctx(ctx), shortcut_out + shortcut_out_size * ctx.batch, y, dy_out,
+                     sum_grad);
+      dy = sum_grad;
+    }
     body::backward(body_ctx(ctx), x, body_out, dy, dx);
     if constexpr (identity) {
       if (dx) backend::cpu::add(ctx.threads, In::size * ctx.batch, dx, dy, dx);
     } else {
-      T* shortcut_dx = dx ? ctx.scratch : nullptr;  // [N, in]
+      T* shortcut_dx = dx ? ctx.scratch + sum_size * ctx.batch : nullptr;  // [N, in]
       shortcut::backward(shortcut_ctx(ctx), x, shortcut_out, dy, shortcut_dx);
       if (dx) backend::cpu::add(ctx.threads, In::size * ctx.batch, dx, shortcut_dx, dx);
     }
@@ -136,8 +160,8 @@ struct bound_residual {
   template <class T>
   static Ctx<T> body_ctx(const Ctx<T>& ctx) {
     Ctx<T> child = ctx;
-    child.saved = ctx.saved + (out_size + shortcut_out_size) * ctx.batch;
-    child.scratch = ctx.scratch + (identity ? 0 : In::size * ctx.batch);
+    child.saved = ctx.saved + own_saved * ctx.batch;
+    child.scratch = ctx.scratch + own_scratch * ctx.batch;
     return child;
   }
   template <class T>
@@ -153,12 +177,12 @@ struct bound_residual {
 
 }  // namespace detail
 
-template <class Body, class Shortcut = Identity>
+template <class Body, class Shortcut = Identity, class Post = Identity>
 struct Residual : layer_spec {
-  static_assert(LayerSpec<Body> && LayerSpec<Shortcut>,
-                "Residual<Body, Shortcut>: both must be strata layers or blocks");
+  static_assert(LayerSpec<Body> && LayerSpec<Shortcut> && LayerSpec<Post>,
+                "Residual<Body, Shortcut, Post>: all three must be strata layers or blocks");
   template <class In>
-  using bind = detail::bound_residual<Body, Shortcut, In>;
+  using bind = detail::bound_residual<Body, Shortcut, Post, In>;
 };
 
 }  // namespace strata

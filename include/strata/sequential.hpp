@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "strata/layer.hpp"
+#include "strata/named.hpp"
 
 namespace strata {
 
@@ -126,7 +127,7 @@ struct bound_sequential {
     (
         [&] {
           for (ParamSpec spec : Bound::params) {
-            spec.name = spec.name.prefixed(index);
+            spec.name = spec.name.prefixed(child_prefix<Bound>(index).view());
             all[next++] = spec;
           }
           ++index;
@@ -140,7 +141,7 @@ struct bound_sequential {
     (
         [&] {
           for (BufferSpec spec : Bound::buffers) {
-            spec.name = spec.name.prefixed(index);
+            spec.name = spec.name.prefixed(child_prefix<Bound>(index).view());
             all[next++] = spec;
           }
           ++index;

@@ -16,6 +16,7 @@
 #include "strata/models/simple_cnn.hpp"
 #include "strata/optim.hpp"
 #include "strata/options.hpp"
+#include "strata/named.hpp"
 #include "strata/pooling.hpp"
 #include "strata/repeat.hpp"
 #include "strata/residual.hpp"
