@@ -2,9 +2,11 @@
 // of Dropout and cross-entropy that a generic harness cannot state.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <ratio>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -13,11 +15,13 @@
 #include "conformance.hpp"
 #include "golden.hpp"
 #include "strata/activation.hpp"
+#include "strata/batchnorm.hpp"
 #include "strata/conv2d.hpp"
 #include "strata/dropout.hpp"
 #include "strata/flatten.hpp"
 #include "strata/linear.hpp"
 #include "strata/loss.hpp"
+#include "strata/lrn.hpp"
 #include "strata/pooling.hpp"
 #include "strata/sequential.hpp"
 
@@ -60,6 +64,29 @@ ref::Reference pool_reference(const char* case_name, bool average) {
   const ref::PoolOptions options{
       .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p, .ceil = g.scalar("ceil_mode") != 0};
   return average ? ref::avg_pool(options) : ref::max_pool(options);
+}
+
+std::vector<double> golden_values(const char* case_name, const char* tensor) {
+  return stt::load_golden(case_name).tensor(tensor).values;
+}
+
+// The eval-mode reference and the harness's initial buffers from one golden file, so that the
+// configuration checks run on PyTorch's running statistics.
+ref::Reference batchnorm_eval_reference(const char* case_name) {
+  const stt::Golden g = stt::load_golden(case_name);
+  REQUIRE(g.scalar("training") == 0);
+  return ref::batchnorm({.training = false,
+                         .eps = g.scalar("eps"),
+                         .running_mean = g.tensor("running_mean").values,
+                         .running_var = g.tensor("running_var").values});
+}
+
+ref::Reference lrn_reference(const char* case_name) {
+  const stt::Golden g = stt::load_golden(case_name);
+  return ref::lrn({.size = scalar_size(g, "size"),
+                   .alpha = g.scalar("alpha"),
+                   .beta = g.scalar("beta"),
+                   .k = g.scalar("k")});
 }
 
 }  // namespace
@@ -153,6 +180,61 @@ TEST_CASE("global_avgpool") {
   stt::check_layer<B>({{3, 1, 1}, 0, 0}, ref::global_avg_pool());
 }
 
+TEST_CASE("relu6") {
+  using B = st::ReLU6::bind<Shape<3, 4, 4>>;
+  stt::check_golden<B>("relu6");
+  stt::check_layer<B>({{3, 4, 4}, 0, 0}, ref::relu6());
+}
+
+TEST_CASE("silu") {
+  using B = st::SiLU::bind<Shape<3, 4, 4>>;
+  stt::check_golden<B>("silu");
+  stt::check_layer<B>({{3, 4, 4}, 0, 0}, ref::silu());
+}
+
+TEST_CASE("sigmoid") {
+  using B = st::Sigmoid::bind<Shape<3, 4, 4>>;
+  stt::check_golden<B>("sigmoid");
+  stt::check_layer<B>({{3, 4, 4}, 0, 0}, ref::sigmoid());
+}
+
+TEST_CASE("tanh") {
+  using B = st::Tanh::bind<Shape<3, 4, 4>>;
+  stt::check_golden<B>("tanh");
+  stt::check_layer<B>({{3, 4, 4}, 0, 0}, ref::tanh());
+}
+
+TEST_CASE("softmax") {
+  using B = st::Softmax::bind<Shape<6>>;
+  stt::check_golden<B>("softmax");
+  stt::check_layer<B>({{6}, 0, 0}, ref::softmax());
+}
+
+TEST_CASE("lrn") {
+  using B = st::LocalResponseNorm<5>::bind<Shape<7, 4, 4>>;
+  stt::check_golden<B>("lrn");
+  stt::check_layer<B>({{7, 4, 4}, 0, 0}, lrn_reference("lrn"));
+}
+
+// Training: the golden file also checks the running-statistics update (running_*_after), and
+// the gradient check differentiates through the batch statistics.
+TEST_CASE("batchnorm_train") {
+  using B = st::BatchNorm2d<>::bind<Shape<3, 5, 5>>;
+  stt::check_golden<B>("batchnorm_train");
+  stt::check_layer<B>({{3, 5, 5}, 2 * 3, 0}, ref::batchnorm({.training = true}));
+}
+
+TEST_CASE("batchnorm_eval") {
+  using B = st::BatchNorm2d<>::bind<Shape<3, 5, 5>>;
+  stt::check_golden<B>("batchnorm_eval", {.training = false});
+  stt::CheckOptions options;
+  options.training = false;
+  options.buffers = golden_values("batchnorm_eval", "running_mean");
+  const auto var = golden_values("batchnorm_eval", "running_var");
+  options.buffers.insert(options.buffers.end(), var.begin(), var.end());
+  stt::check_layer<B>({{3, 5, 5}, 2 * 3, 0}, batchnorm_eval_reference("batchnorm_eval"), options);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Configurations without golden values: naive reference, gradients, float vs double, counts.
 // ---------------------------------------------------------------------------------------------
@@ -239,6 +321,115 @@ TEST_CASE("avgpool: ceil mode with padding (count_include_pad divisor)") {
 TEST_CASE("global avgpool: rectangular plane") {
   using B = st::GlobalAvgPool::bind<Shape<3, 4, 6>>;
   stt::check_layer<B>({{3, 1, 1}, 0, 0}, ref::global_avg_pool());
+}
+
+TEST_CASE("activations: flat input, and ReLU6's upper kink") {
+  stt::check_layer<st::ReLU6::bind<Shape<20>>>({{20}, 0, 0}, ref::relu6());
+  stt::check_layer<st::SiLU::bind<Shape<20>>>({{20}, 0, 0}, ref::silu());
+  stt::check_layer<st::Sigmoid::bind<Shape<20>>>({{20}, 0, 0}, ref::sigmoid());
+  stt::check_layer<st::Tanh::bind<Shape<20>>>({{20}, 0, 0}, ref::tanh());
+  // Inputs 7 * distinct_values reach past 6 and stay 7/n away from both kinks.
+  using B = st::ReLU6::bind<Shape<40>>;
+  const auto ops = stt::ops_of<B, double>();
+  st::Rng rng(3);
+  std::vector<double> x = stt::distinct_values(40, rng);
+  for (double& v : x) v *= 7;
+  stt::Runner<double> run(ops, 1, 1, true, 1);
+  const auto y = run.forward(x);
+  const std::vector<double> dy(40, 1.0);
+  const auto g = run.backward(x, y, dy);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    CHECK(y[i] == std::min(std::max(x[i], 0.0), 6.0));
+    CHECK(g.dx[i] == (x[i] > 0 && x[i] < 6 ? 1.0 : 0.0));
+  }
+}
+
+TEST_CASE("softmax: extreme logits stay finite and sum to 1") {
+  using B = st::Softmax::bind<Shape<3>>;
+  const auto ops = stt::ops_of<B, float>();
+  stt::Runner<float> run(ops, 1, 1, false, 1);
+  const auto y = run.forward({1000.0f, -1000.0f, 999.0f});
+  CHECK(y[0] + y[1] + y[2] == doctest::Approx(1.0f));
+  CHECK(y[1] == 0.0f);
+  CHECK(y[0] == doctest::Approx(1.0 / (1.0 + std::exp(-1.0))));
+}
+
+TEST_CASE("lrn: strong normalisation, even and odd windows") {
+  // alpha large enough that the cross-channel terms of the gradient are not negligible; an even
+  // size makes the window asymmetric (size/2 before, (size-1)/2 after).
+  using Even = st::LocalResponseNorm<4, std::ratio<3, 2>, std::ratio<3, 4>, std::ratio<1>>;
+  stt::check_layer<Even::bind<Shape<6, 3, 2>>>({{6, 3, 2}, 0, 0},
+                                               ref::lrn({.size = 4, .alpha = 1.5, .k = 1}));
+  using Odd = st::LocalResponseNorm<3, std::ratio<2>, std::ratio<1>, std::ratio<1, 2>>;
+  stt::check_layer<Odd::bind<Shape<5, 2, 3>>>(
+      {{5, 2, 3}, 0, 0}, ref::lrn({.size = 3, .alpha = 2, .beta = 1, .k = 0.5}));
+  // A window wider than the channels.
+  using Wide = st::LocalResponseNorm<7, std::ratio<1>>;
+  stt::check_layer<Wide::bind<Shape<2, 2, 2>>>({{2, 2, 2}, 0, 0},
+                                               ref::lrn({.size = 7, .alpha = 1}));
+}
+
+TEST_CASE("batchnorm: flat input has BatchNorm1d's semantics") {
+  using B = st::BatchNorm2d<>::bind<Shape<6>>;
+  CHECK(B::describe() == "BatchNorm1d(6)");
+  stt::check_layer<B>({{6}, 12, 0}, ref::batchnorm({.training = true}));
+  stt::CheckOptions options;
+  options.batch = 4;
+  stt::check_layer<B>({{6}, 12, 0}, ref::batchnorm({.training = true}), options);
+}
+
+TEST_CASE("batchnorm: eval mode with random running statistics, larger image") {
+  using B = st::BatchNorm2d<>::bind<Shape<4, 3, 5>>;
+  stt::CheckOptions options;
+  options.training = false;
+  options.buffers = {0.5, -0.25, 1.0, 0.0, 0.8, 1.5, 0.3, 2.0};
+  stt::check_layer<B>({{4, 3, 5}, 8, 0},
+                      ref::batchnorm({.training = false,
+                                      .running_mean = {0.5, -0.25, 1.0, 0.0},
+                                      .running_var = {0.8, 1.5, 0.3, 2.0}}),
+                      options);
+}
+
+TEST_CASE("batchnorm: init, buffers, and the running-statistics rule with options") {
+  using Spec = st::BatchNorm2d<st::Eps<1, 1000>, st::Momentum<1, 100>>;
+  static_assert(Spec::eps == 1e-3 && Spec::momentum == 0.01);
+  using B = Spec::bind<Shape<2, 2, 2>>;
+  static_assert(B::buffers.size() == 2 && B::buffers[0].name.view() == "running_mean" &&
+                B::buffers[1].name.view() == "running_var");
+  static_assert(B::params[0].name.view() == "weight" && B::params[1].name.view() == "bias");
+  const auto ops = stt::ops_of<B, double>();
+  stt::Runner<double> run(ops, 2, 1, true, 1);
+  CHECK(run.buffers == std::vector<double>{0, 0, 1, 1});
+  run.params = {1, 2, 0, 0.5};
+  run.buffers = {0.5, -1, 2, 3};
+  // channel 0: 1..8 in the two samples; channel 1: all 4.
+  const std::vector<double> x{1, 2, 3, 4, 4, 4, 4, 4, 5, 6, 7, 8, 4, 4, 4, 4};
+  const auto y = run.forward(x);
+  const double mean = 4.5, biased = 5.25, unbiased = 6.0;
+  const auto& after = run.buffers_after();
+  CHECK(after[0] == doctest::Approx(0.99 * 0.5 + 0.01 * mean));
+  CHECK(after[1] == doctest::Approx(0.99 * -1 + 0.01 * 4));
+  CHECK(after[2] == doctest::Approx(0.99 * 2 + 0.01 * unbiased));
+  CHECK(after[3] == doctest::Approx(0.99 * 3));
+  CHECK(y[0] == doctest::Approx((1 - mean) / std::sqrt(biased + 1e-3)));
+  CHECK(y[4] == doctest::Approx(0.5));  // a constant channel normalises to its bias
+
+  // Evaluation reads the running statistics and leaves them alone.
+  stt::Runner<double> eval(ops, 2, 1, false, 1);
+  eval.params = run.params;
+  eval.buffers = {0.5, -1, 2, 3};
+  const auto ye = eval.forward(x);
+  CHECK(eval.buffers_after() == eval.buffers);
+  CHECK(ye[0] == doctest::Approx((1 - 0.5) / std::sqrt(2 + 1e-3)));
+  CHECK(ye[4] == doctest::Approx(2 * (4 + 1) / std::sqrt(3 + 1e-3) + 0.5));
+}
+
+TEST_CASE("sequential: conv, batchnorm, tanh (buffers and saved statistics through a container)") {
+  using B = st::Sequential<st::Conv2d<3, 3, st::Pad<1>>, st::BatchNorm2d<>,
+                           st::Tanh>::bind<Shape<2, 5, 5>>;
+  stt::check_layer<B>({{3, 5, 5}, (3 * 2 * 9 + 3) + 2 * 3, 3 * 2 * 9 * 5 * 5},
+                      ref::chain({ref::conv({.out = 3, .kh = 3, .kw = 3, .ph = 1, .pw = 1}),
+                                  ref::batchnorm({.training = true}), ref::tanh()}));
 }
 
 TEST_CASE("flatten") {

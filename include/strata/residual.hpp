@@ -56,7 +56,8 @@ struct bound_residual {
   using body = typename Body::template bind<In>;
   using shortcut = typename Shortcut::template bind<In>;
   using post = typename Post::template bind<typename body::output_shape>;
-  static constexpr bool identity = std::is_same_v<Shortcut, Identity>;
+  // Also true for a shortcut spec that binds to Identity for this input (ProjectionIfNeeded).
+  static constexpr bool identity = std::is_same_v<shortcut, typename Identity::template bind<In>>;
   static constexpr bool has_post = !std::is_same_v<Post, Identity>;
   static_assert(same_shape<typename body::output_shape, typename shortcut::output_shape>());
   static_assert(post::parameter_count == 0 && post::saved_per_sample == 0,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "strata/activation.hpp"
+#include "strata/batchnorm.hpp"
 #include "strata/checkpoint.hpp"
 #include "strata/concat.hpp"
 #include "strata/conv2d.hpp"
@@ -12,11 +13,12 @@
 #include "strata/layer.hpp"
 #include "strata/linear.hpp"
 #include "strata/loss.hpp"
+#include "strata/lrn.hpp"
 #include "strata/model.hpp"
 #include "strata/models/simple_cnn.hpp"
+#include "strata/named.hpp"
 #include "strata/optim.hpp"
 #include "strata/options.hpp"
-#include "strata/named.hpp"
 #include "strata/pooling.hpp"
 #include "strata/repeat.hpp"
 #include "strata/residual.hpp"

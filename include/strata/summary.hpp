@@ -39,7 +39,9 @@ std::string summary() {
   text += detail::summary_row("", "input", Net::input_shape::str(), "", "");
   Net::for_each_layer([&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
     using L = typename Net::template layer<I>;
-    text += detail::summary_row(std::to_string(I), L::describe(), L::output_shape::str(),
+    std::string layer = L::describe();
+    if constexpr (requires { L::child_name; }) layer = std::string(L::child_name) + ": " + layer;
+    text += detail::summary_row(std::to_string(I), layer, L::output_shape::str(),
                                 detail::with_separators(L::parameter_count),
                                 detail::with_separators(L::macs));
   });

@@ -224,6 +224,62 @@ def cross_entropy(name, smoothing):
     return name, make
 
 
+def elementwise(name, module, description, make_x):
+    def make():
+        w = Writer(name, f"{description} on x [2,3,4,4]")
+        seed(name)
+        layer_case(w, module, make_x(), [])
+        return w
+    return name, make
+
+
+def softmax():
+    name = "softmax"
+    w = Writer(name, "nn.Softmax(dim=1) on x [3,6]")
+    seed(name)
+    x = torch.randn(3, 6) * 2
+    w.scalars(dim=1)
+    layer_case(w, nn.Softmax(dim=1), x, [])
+    return w
+
+
+def batchnorm(name, training):
+    def make():
+        mode = "train" if training else "eval"
+        w = Writer(name, f"nn.BatchNorm2d(3) in {mode} mode on x [4,3,5,5], random affine "
+                         "parameters and running statistics")
+        seed(name)
+        m = nn.BatchNorm2d(3).double()
+        with torch.no_grad():
+            m.weight.copy_(torch.randn(3))
+            m.bias.copy_(torch.randn(3))
+            m.running_mean.copy_(torch.randn(3))
+            m.running_var.copy_(torch.rand(3) + 0.5)
+        m.train(training)
+        w.comment("running_mean/running_var: before the forward; *_after: after it "
+                  "(training updates them with the unbiased batch variance)")
+        w.scalars(eps=m.eps, momentum=m.momentum, training=int(training))
+        w.tensor("running_mean", m.running_mean)
+        w.tensor("running_var", m.running_var)
+        x = torch.randn(4, 3, 5, 5) * 1.5 + 0.5
+        layer_case(w, m, x, ["weight", "bias"])
+        w.tensor("running_mean_after", m.running_mean)
+        w.tensor("running_var_after", m.running_var)
+        return w
+    return name, make
+
+
+def lrn():
+    name = "lrn"
+    w = Writer(name, "nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2) on x [2,7,4,4] "
+                     "(x scaled by 20 so that the window sum matters, as after AlexNet's conv1)")
+    seed(name)
+    x = torch.randn(2, 7, 4, 4) * 20
+    w.scalars(size=5, alpha=1e-4, beta=0.75, k=2.0)
+    layer_case(w, nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0), x, [])
+    return w
+
+
 # ---------------------------------------------------------------- optimizers
 
 
@@ -337,6 +393,15 @@ def all_cases():
         ("global_avgpool", global_avgpool),
         cross_entropy("cross_entropy", 0.0),
         cross_entropy("cross_entropy_smooth", 0.1),
+        elementwise("relu6", nn.ReLU6(), "nn.ReLU6() (x spread over [-2, 8])",
+                    lambda: torch.rand(2, 3, 4, 4) * 10 - 2),
+        elementwise("silu", nn.SiLU(), "nn.SiLU()", lambda: torch.randn(2, 3, 4, 4) * 2),
+        elementwise("sigmoid", nn.Sigmoid(), "nn.Sigmoid()", lambda: torch.randn(2, 3, 4, 4) * 2),
+        elementwise("tanh", nn.Tanh(), "nn.Tanh()", lambda: torch.randn(2, 3, 4, 4) * 2),
+        ("softmax", softmax),
+        batchnorm("batchnorm_train", True),
+        batchnorm("batchnorm_eval", False),
+        ("lrn", lrn),
     ]
     cases += optimizer_cases()
     cases.append(("mini_cnn", mini_cnn))

@@ -13,6 +13,10 @@
 //   check_golden<B>(case_name)
 //     (d) PyTorch's values from tests/golden/<case>.txt, in float and in double.
 //
+// Layers with buffers (BatchNorm's running statistics) start from the layer's own init, or
+// from CheckOptions::buffers / the golden file's <buffer> tensors; the buffers after a forward
+// are compared across threads and precisions, and against the golden file's <buffer>_after.
+//
 // Only the thin ops_of<B, T>() adaptor is instantiated per layer type; everything else works
 // on type-erased function pointers, so that a long list of layers keeps the translation unit
 // quick to compile.
@@ -160,6 +164,108 @@ inline Reference identity() {
   return elementwise("identity", [](double v) { return v; });
 }
 
+inline Reference relu6() {
+  return elementwise("relu6", [](double v) { return std::min(std::max(v, 0.0), 6.0); });
+}
+inline Reference sigmoid() {
+  return elementwise("sigmoid", [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
+}
+inline Reference silu() {
+  return elementwise("silu", [](double v) { return v / (1.0 + std::exp(-v)); });
+}
+inline Reference tanh() {
+  return elementwise("tanh", [](double v) { return std::tanh(v); });
+}
+
+// nn.Softmax(dim=1) on [batch, features]: exp(x_i) / sum_j exp(x_j), written without the
+// max-shift, which the test data (|x| <= a few units) does not need.
+inline Reference softmax() {
+  auto forward = [](const Dims& in, std::size_t batch, const double* x, const double*) {
+    const std::size_t f = in[0];
+    std::vector<double> y(batch * f);
+    for (std::size_t n = 0; n < batch; ++n) {
+      double sum = 0;
+      for (std::size_t i = 0; i < f; ++i) sum += std::exp(x[n * f + i]);
+      for (std::size_t i = 0; i < f; ++i) y[n * f + i] = std::exp(x[n * f + i]) / sum;
+    }
+    return y;
+  };
+  return {"softmax", [](const Dims& in) { return in; }, [](const Dims&) { return std::size_t{0}; },
+          forward};
+}
+
+// nn.BatchNorm{1,2}d on [batch, C, plane...], parameters (weight, bias) [C]. Training: batch
+// mean and biased variance over (N, H, W). Evaluation: the given running statistics.
+struct BatchNormOptions {
+  bool training = true;
+  double eps = 1e-5;
+  std::vector<double> running_mean{}, running_var{};  // used in evaluation only
+};
+
+inline Reference batchnorm(BatchNormOptions o) {
+  auto forward = [o](const Dims& in, std::size_t batch, const double* x, const double* p) {
+    const std::size_t c_count = in[0], plane = product(in) / in[0];
+    std::vector<double> y(batch * product(in));
+    for (std::size_t c = 0; c < c_count; ++c) {
+      double mean = 0, var = 0;
+      if (o.training) {
+        for (std::size_t n = 0; n < batch; ++n)
+          for (std::size_t i = 0; i < plane; ++i) mean += x[(n * c_count + c) * plane + i];
+        mean /= double(batch * plane);
+        for (std::size_t n = 0; n < batch; ++n)
+          for (std::size_t i = 0; i < plane; ++i) {
+            const double d = x[(n * c_count + c) * plane + i] - mean;
+            var += d * d;
+          }
+        var /= double(batch * plane);
+      } else {
+        mean = o.running_mean.at(c);
+        var = o.running_var.at(c);
+      }
+      for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t i = 0; i < plane; ++i) {
+          const std::size_t at = (n * c_count + c) * plane + i;
+          y[at] = (x[at] - mean) / std::sqrt(var + o.eps) * p[c] + p[c_count + c];
+        }
+    }
+    return y;
+  };
+  return {o.training ? "batchnorm (training)" : "batchnorm (eval)",
+          [](const Dims& in) { return in; }, [](const Dims& in) { return 2 * in[0]; }, forward};
+}
+
+// nn.LocalResponseNorm as PyTorch computes it: the squares are zero-padded by size/2 channels
+// before and (size-1)/2 after, averaged over `size` channels (avg_pool3d, count_include_pad),
+// and y = x / (k + alpha * average)^beta.
+struct LrnOptions {
+  std::size_t size = 5;
+  double alpha = 1e-4, beta = 0.75, k = 2.0;
+};
+
+inline Reference lrn(LrnOptions o) {
+  auto forward = [o](const Dims& in, std::size_t batch, const double* x, const double*) {
+    const std::size_t channels = in[0], plane = in[1] * in[2];
+    std::vector<double> y(batch * product(in));
+    for (std::size_t n = 0; n < batch; ++n)
+      for (std::size_t c = 0; c < channels; ++c)
+        for (std::size_t i = 0; i < plane; ++i) {
+          double sum = 0;
+          for (std::size_t w = 0; w < o.size; ++w) {
+            // padded channel c + w holds channel c + w - size/2
+            const auto src = std::ptrdiff_t(c + w) - std::ptrdiff_t(o.size / 2);
+            if (src < 0 || src >= std::ptrdiff_t(channels)) continue;
+            const double v = x[(n * channels + std::size_t(src)) * plane + i];
+            sum += v * v;
+          }
+          const std::size_t at = (n * channels + c) * plane + i;
+          y[at] = x[at] / std::pow(o.k + o.alpha * sum / double(o.size), o.beta);
+        }
+    return y;
+  };
+  return {"lrn", [](const Dims& in) { return in; }, [](const Dims&) { return std::size_t{0}; },
+          forward};
+}
+
 inline Reference flatten() {
   Reference r = identity();
   r.name = "flatten";
@@ -286,6 +392,8 @@ struct LayerOps {
   Dims input_dims, output_dims;
   std::size_t parameter_count = 0, saved_per_sample = 0, buffer_count = 0;
   std::vector<ParamSpec> params;
+  std::vector<BufferSpec> buffers;
+  void (*init)(T*, T*, Rng&) = nullptr;
   std::size_t (*scratch_size)(std::size_t, std::size_t) = nullptr;
   void (*forward)(const Ctx<T>&, const T*, T*) = nullptr;
   void (*backward)(const Ctx<T>&, const T*, const T*, const T*, T*) = nullptr;
@@ -305,6 +413,8 @@ LayerOps<T> ops_of() {
   ops.saved_per_sample = B::saved_per_sample;
   ops.buffer_count = buffer_count<B>();
   ops.params.assign(B::params.begin(), B::params.end());
+  ops.buffers.assign(B::buffers.begin(), B::buffers.end());
+  ops.init = &B::template init<T>;
   ops.scratch_size = [](std::size_t batch, std::size_t threads) {
     return static_cast<std::size_t>(B::scratch_size(batch, threads));
   };
@@ -326,6 +436,7 @@ class Runner {
   Runner(const LayerOps<T>& ops, std::size_t batch, std::size_t threads, bool training,
          std::uint64_t seed)
       : params(ops.parameter_count),
+        buffers(ops.buffer_count),
         ops_(ops),
         batch_(batch),
         threads_(threads),
@@ -334,10 +445,21 @@ class Runner {
         grads_(ops.parameter_count),
         saved_(ops.saved_per_sample * batch),
         scratch_(ops.scratch_size(batch, threads)),
-        buffers_(ops.buffer_count) {}
+        buffers_(ops.buffer_count) {
+    // The layer's own initial buffers (running variance 1, ...); the caller may replace them.
+    std::vector<T> scratch_params(ops.parameter_count);
+    Rng init_rng(seed);
+    ops.init(scratch_params.data(), buffers.data(), init_rng);
+  }
 
   // Filled by the caller; PyTorch's order and layout.
   std::vector<T> params;
+  // The buffers every forward starts from (a training forward updates running statistics;
+  // restarting from the same values keeps each forward one fixed function, and the update of
+  // one forward observable in buffers_after()).
+  std::vector<T> buffers;
+
+  const std::vector<T>& buffers_after() const { return buffers_; }
 
   // The generator is reseeded on every forward, so that a random layer (Dropout) draws the
   // same mask each time and finite differences see one fixed function.
@@ -346,6 +468,8 @@ class Runner {
     poison(saved_);
     poison(scratch_);
     std::vector<T> y(batch_ * ops_.out_size(), nan());
+    REQUIRE(buffers.size() == ops_.buffer_count);
+    buffers_ = buffers;
     rng_.seed(seed_);
     ops_.forward(ctx(), x.data(), y.data());
     return y;
@@ -512,6 +636,8 @@ struct CheckOptions {
   // float vs double; abs is relative to the tensor's largest magnitude, since elements that
   // cancel to near zero carry float's rounding of the terms, not of the result.
   Tolerance float_vs_double{1e-4, 1e-5};
+  // Initial buffers (running statistics) in BufferSpec order; empty: the layer's init.
+  std::vector<double> buffers;
 };
 
 namespace detail {
@@ -519,6 +645,13 @@ namespace detail {
 struct Problem {
   std::vector<double> x, params, dy;
 };
+
+template <class T>
+void set_buffers(Runner<T>& run, const std::vector<double>& buffers) {
+  if (buffers.empty()) return;
+  REQUIRE(buffers.size() == run.buffers.size());
+  run.buffers = narrow<T>(buffers);
+}
 
 // The same data for a layer in float and in double: it depends only on the sizes and the seed.
 template <class T>
@@ -555,7 +688,7 @@ std::pair<std::vector<double>, std::vector<double>> central_differences(
 }
 
 struct Analytic {
-  std::vector<double> y, dx, dparams;
+  std::vector<double> y, dx, dparams, buffers;
 };
 
 inline Analytic gradient_check(const LayerOps<double>& ops, const CheckOptions& o,
@@ -564,8 +697,10 @@ inline Analytic gradient_check(const LayerOps<double>& ops, const CheckOptions& 
   const Problem p = make_problem(ops, o);
   Runner<double> run(ops, o.batch, threads, o.training, o.seed);
   run.params = p.params;
+  set_buffers(run, o.buffers);
   Analytic a;
   a.y = run.forward(p.x);
+  a.buffers = run.buffers_after();
   auto g = run.backward(p.x, a.y, p.dy);
   a.dx = g.dx;
   a.dparams = g.dparams;
@@ -624,8 +759,10 @@ inline void check_float_vs_double(const LayerOps<float>& ops, const CheckOptions
   const Problem p = make_problem(ops, o);
   Runner<float> run(ops, o.batch, 1, o.training, o.seed);
   run.params = narrow<float>(p.params);
+  set_buffers(run, o.buffers);
   const auto x = narrow<float>(p.x);
   const auto y = run.forward(x);
+  const auto buffers = run.buffers_after();
   const auto g = run.backward(x, y, narrow<float>(p.dy));
   const auto scaled = [&](const std::vector<double>& want) {
     return Tolerance{o.float_vs_double.rel, o.float_vs_double.abs * std::max(1.0, max_abs(want))};
@@ -633,6 +770,7 @@ inline void check_float_vs_double(const LayerOps<float>& ops, const CheckOptions
   STRATA_CHECK_CLOSE("y", widen(y), exact.y, scaled(exact.y));
   STRATA_CHECK_CLOSE("dx", widen(g.dx), exact.dx, scaled(exact.dx));
   STRATA_CHECK_CLOSE("dparams", widen(g.dparams), exact.dparams, scaled(exact.dparams));
+  STRATA_CHECK_CLOSE("buffers after forward", widen(buffers), exact.buffers, scaled(exact.buffers));
 }
 
 inline void check_layer(const LayerOps<double>& ops, const LayerOps<float>& ops_float,
@@ -647,12 +785,14 @@ inline void check_layer(const LayerOps<double>& ops, const LayerOps<float>& ops_
   STRATA_CHECK_CLOSE("y, 2 threads vs 1", two.y, one.y, o.threads);
   STRATA_CHECK_CLOSE("dx, 2 threads vs 1", two.dx, one.dx, o.threads);
   STRATA_CHECK_CLOSE("dparams, 2 threads vs 1", two.dparams, one.dparams, o.threads);
+  STRATA_CHECK_CLOSE("buffers, 2 threads vs 1", two.buffers, one.buffers, o.threads);
   check_reference(ops, reference, o, one);
   check_float_vs_double(ops_float, o, one);
 }
 
 template <class T>
-void check_golden_in(const LayerOps<T>& ops, const Golden& g, Tolerance tol, std::size_t threads) {
+void check_golden_in(const LayerOps<T>& ops, const Golden& g, Tolerance tol, std::size_t threads,
+                     bool training) {
   INFO(std::string(sizeof(T) == sizeof(float) ? "float" : "double") << ", threads = " << threads);
   const GoldenTensor& x = g.tensor("x");
   REQUIRE(!x.shape.empty());
@@ -665,7 +805,7 @@ void check_golden_in(const LayerOps<T>& ops, const Golden& g, Tolerance tol, std
       Dims(y_want.shape.begin() + 1, y_want.shape.end()) == ops.output_dims,
       "golden y " << to_string(y_want.shape) << " vs layer output " << to_string(ops.output_dims));
 
-  Runner<T> run(ops, batch, threads, /*training=*/true, /*seed=*/1);
+  Runner<T> run(ops, batch, threads, training, /*seed=*/1);
   std::vector<double> params, dparams_want;
   for (const ParamSpec& spec : ops.params) {
     const std::string name(spec.name.view());
@@ -679,9 +819,31 @@ void check_golden_in(const LayerOps<T>& ops, const Golden& g, Tolerance tol, std
   REQUIRE(params.size() == ops.parameter_count);
   run.params = narrow<T>(params);
 
+  // Buffers missing from the file keep the layer's init (PyTorch's too).
+  std::size_t buffer_offset = 0;
+  for (const BufferSpec& spec : ops.buffers) {
+    const std::string name(spec.name.view());
+    if (g.has_tensor(name)) {
+      const GoldenTensor& value = g.tensor(name);
+      REQUIRE_MESSAGE(value.values.size() == spec.size(), "golden buffer " << name);
+      std::copy(value.values.begin(), value.values.end(), run.buffers.begin() + buffer_offset);
+    }
+    buffer_offset += spec.size();
+  }
+
   const auto xs = narrow<T>(x.values);
   const auto y = run.forward(xs);
   STRATA_CHECK_CLOSE("y vs PyTorch", widen(y), y_want.values, tol);
+  buffer_offset = 0;
+  for (const BufferSpec& spec : ops.buffers) {
+    const std::string name = std::string(spec.name.view()) + "_after";
+    if (g.has_tensor(name)) {
+      const std::vector<double> got(run.buffers_after().begin() + buffer_offset,
+                                    run.buffers_after().begin() + buffer_offset + spec.size());
+      STRATA_CHECK_CLOSE(name + " vs PyTorch", got, g.tensor(name).values, tol);
+    }
+    buffer_offset += spec.size();
+  }
   const auto grads = run.backward(xs, y, narrow<T>(g.tensor("dy").values));
   STRATA_CHECK_CLOSE("dx vs PyTorch", widen(grads.dx), g.tensor("dx").values, tol);
   STRATA_CHECK_CLOSE("dparams vs PyTorch", widen(grads.dparams), dparams_want, tol);
@@ -701,6 +863,7 @@ struct GoldenOptions {
   Tolerance float_tolerance{1e-4, 1e-5};
   // The files hold PyTorch's float64 results; only summation order differs.
   Tolerance double_tolerance{1e-10, 1e-12};
+  bool training = true;
 };
 
 // (d): tests/golden/<case_name>.txt; tensors x, y, dy, dx and, per parameter, <name> and
@@ -712,8 +875,8 @@ void check_golden(std::string_view case_name, const GoldenOptions& options = {})
   const auto ops_float = ops_of<B, float>();
   const auto ops_double = ops_of<B, double>();
   for (std::size_t threads : {1, 2}) {
-    detail::check_golden_in(ops_float, g, options.float_tolerance, threads);
-    detail::check_golden_in(ops_double, g, options.double_tolerance, threads);
+    detail::check_golden_in(ops_float, g, options.float_tolerance, threads, options.training);
+    detail::check_golden_in(ops_double, g, options.double_tolerance, threads, options.training);
   }
 }
 

@@ -45,6 +45,99 @@ void relu_backward(std::size_t threads, std::size_t count, const T* y, const T* 
   });
 }
 
+// PyTorch's hardtanh_backward: the gradient passes strictly inside (0, 6); comparing y is the
+// same test as comparing x, since y equals x there.
+template <class T>
+void relu6_forward(std::size_t threads, std::size_t count, const T* x, T* y) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    ArrayMap<T>(y + at, n) = ConstArrayMap<T>(x + at, n).max(T(0)).min(T(6));
+  });
+}
+
+template <class T>
+void relu6_backward(std::size_t threads, std::size_t count, const T* y, const T* dy, T* dx) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    const auto out = ConstArrayMap<T>(y + at, n);
+    ArrayMap<T>(dx + at, n) = (out > T(0) && out < T(6)).select(ConstArrayMap<T>(dy + at, n), T(0));
+  });
+}
+
+// 1 / (1 + exp(-x)) overflows exp only towards +inf, where the quotient correctly tends to 0.
+template <class T>
+void sigmoid_forward(std::size_t threads, std::size_t count, const T* x, T* y) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    ArrayMap<T>(y + at, n) = T(1) / (T(1) + (-ConstArrayMap<T>(x + at, n)).exp());
+  });
+}
+
+template <class T>
+void sigmoid_backward(std::size_t threads, std::size_t count, const T* y, const T* dy, T* dx) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    const auto out = ConstArrayMap<T>(y + at, n);
+    ArrayMap<T>(dx + at, n) = ConstArrayMap<T>(dy + at, n) * out * (T(1) - out);
+  });
+}
+
+template <class T>
+void tanh_forward(std::size_t threads, std::size_t count, const T* x, T* y) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    ArrayMap<T>(y + at, n) = ConstArrayMap<T>(x + at, n).tanh();
+  });
+}
+
+template <class T>
+void tanh_backward(std::size_t threads, std::size_t count, const T* y, const T* dy, T* dx) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    const auto out = ConstArrayMap<T>(y + at, n);
+    ArrayMap<T>(dx + at, n) = ConstArrayMap<T>(dy + at, n) * (T(1) - out.square());
+  });
+}
+
+template <class T>
+void silu_forward(std::size_t threads, std::size_t count, const T* x, T* y) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    const auto in = ConstArrayMap<T>(x + at, n);
+    ArrayMap<T>(y + at, n) = in / (T(1) + (-in).exp());
+  });
+}
+
+// d/dx x*s(x) = s(x) * (1 + x * (1 - s(x))): needs x, since y = x*s(x) cannot be inverted
+// cheaply; s is recomputed rather than saved.
+template <class T>
+void silu_backward(std::size_t threads, std::size_t count, const T* x, const T* dy, T* dx) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    const auto in = ConstArrayMap<T>(x + at, n);
+    const auto s = T(1) / (T(1) + (-in).exp());
+    ArrayMap<T>(dx + at, n) = ConstArrayMap<T>(dy + at, n) * s * (T(1) + in * (T(1) - s));
+  });
+}
+
+// Softmax over each row of `features` elements; the row's maximum is subtracted first so that
+// exp cannot overflow.
+template <class T>
+void softmax_forward(std::size_t threads, std::size_t rows, std::size_t features, const T* x,
+                     T* y) {
+  const auto n = static_cast<Eigen::Index>(features);
+  parallel_for(threads, rows, [&](std::size_t r, std::size_t) {
+    const auto in = ConstArrayMap<T>(x + r * features, n);
+    auto out = ArrayMap<T>(y + r * features, n);
+    out = (in - in.maxCoeff()).exp();
+    out /= out.sum();
+  });
+}
+
+// dx = y * (dy - sum(dy * y)), row by row.
+template <class T>
+void softmax_backward(std::size_t threads, std::size_t rows, std::size_t features, const T* y,
+                      const T* dy, T* dx) {
+  const auto n = static_cast<Eigen::Index>(features);
+  parallel_for(threads, rows, [&](std::size_t r, std::size_t) {
+    const auto out = ConstArrayMap<T>(y + r * features, n);
+    const auto grad = ConstArrayMap<T>(dy + r * features, n);
+    ArrayMap<T>(dx + r * features, n) = out * (grad - (grad * out).sum());
+  });
+}
+
 template <class T>
 void multiply(std::size_t threads, std::size_t count, const T* a, const T* b, T* out) {
   parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {

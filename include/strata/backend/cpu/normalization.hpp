@@ -1,0 +1,167 @@
+// Normalisation kernels for the CPU backend: batch normalisation and local response
+// normalisation. Activations are [batch, channels, plane]; a flat input has a plane of 1.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <type_traits>
+
+#include "strata/backend/cpu/elementwise.hpp"
+#include "strata/backend/cpu/parallel.hpp"
+
+namespace strata::backend::cpu {
+
+struct NormGeometry {
+  std::size_t channels, plane;
+  constexpr std::size_t sample() const { return channels * plane; }
+};
+
+// Batch normalisation. Each channel's statistics cover batch * plane elements that no other
+// channel touches, so channels are spread over threads and every result is independent of the
+// thread count. Sums are kept in double: a channel of a large batch sums ~10^5 floats.
+
+// The part of x, y, dy or dx that holds channel c of sample n.
+template <NormGeometry G, class T>
+auto channel_of(T* data, std::size_t n, std::size_t c) {
+  using Map =
+      std::conditional_t<std::is_const_v<T>, ConstArrayMap<std::remove_const_t<T>>, ArrayMap<T>>;
+  return Map(data + n * G.sample() + c * G.plane, static_cast<Eigen::Index>(G.plane));
+}
+
+// y = x * scale[c] + shift[c]: the whole forward once the statistics are known.
+template <NormGeometry G, class T>
+void batchnorm_affine(std::size_t batch, std::size_t c, const T* x, T* y, double scale,
+                      double shift) {
+  for (std::size_t n = 0; n < batch; ++n)
+    channel_of<G>(y, n, c) =  // [plane]
+        channel_of<G>(x, n, c) * static_cast<T>(scale) + static_cast<T>(shift);
+}
+
+// Training: normalises with the batch mean and biased variance, keeps (mean, 1/std) per channel
+// in saved[0, 2C) for backward, and moves the running estimates towards the batch's with the
+// unbiased variance, as PyTorch's batch_norm.
+template <NormGeometry G, class T>
+void batchnorm_forward_train(std::size_t threads, std::size_t batch, const T* x, T* y,
+                             const T* gamma, const T* beta, T* running_mean, T* running_var,
+                             T* saved, double eps, double momentum) {
+  const double count = static_cast<double>(batch * G.plane);
+  parallel_for(threads, G.channels, [&](std::size_t c, std::size_t) {
+    double sum = 0;
+    for (std::size_t n = 0; n < batch; ++n)
+      sum += channel_of<G>(x, n, c).template cast<double>().sum();
+    const double mean = sum / count;
+    // Two passes: sum(x^2) - n*mean^2 cancels catastrophically when |mean| >> std.
+    double squares = 0;
+    for (std::size_t n = 0; n < batch; ++n)
+      squares += (channel_of<G>(x, n, c).template cast<double>() - mean).square().sum();
+    const double inv_std = 1.0 / std::sqrt(squares / count + eps);
+    saved[c] = static_cast<T>(mean);
+    saved[G.channels + c] = static_cast<T>(inv_std);
+    // One value per channel has no unbiased variance; PyTorch refuses it, we keep the biased.
+    const double unbiased = squares / std::max(count - 1, 1.0);
+    running_mean[c] = static_cast<T>((1 - momentum) * double(running_mean[c]) + momentum * mean);
+    running_var[c] = static_cast<T>((1 - momentum) * double(running_var[c]) + momentum * unbiased);
+    const double scale = double(gamma[c]) * inv_std;
+    batchnorm_affine<G>(batch, c, x, y, scale, double(beta[c]) - mean * scale);
+  });
+}
+
+// Evaluation: a fixed per-channel affine map from the running statistics.
+template <NormGeometry G, class T>
+void batchnorm_forward_eval(std::size_t threads, std::size_t batch, const T* x, T* y,
+                            const T* gamma, const T* beta, const T* running_mean,
+                            const T* running_var, double eps) {
+  parallel_for(threads, G.channels, [&](std::size_t c, std::size_t) {
+    const double scale = double(gamma[c]) / std::sqrt(double(running_var[c]) + eps);
+    batchnorm_affine<G>(batch, c, x, y, scale, double(beta[c]) - double(running_mean[c]) * scale);
+  });
+}
+
+// Gradients given each channel's (mean, 1/std). In training the statistics depend on x, which
+// adds the two mean terms of dx = g/std/M * (M*dy - sum(dy) - x_hat * sum(dy * x_hat)); in
+// evaluation they are constants and dx = g/std * dy, as PyTorch's eval-mode backward.
+template <NormGeometry G, class T, class Stats>
+void batchnorm_backward(std::size_t threads, std::size_t batch, bool batch_statistics, const T* x,
+                        const T* dy, T* dx, const T* gamma, T* dgamma, T* dbeta, Stats&& stats) {
+  const double count = static_cast<double>(batch * G.plane);
+  parallel_for(threads, G.channels, [&](std::size_t c, std::size_t) {
+    const auto [mean, inv_std] = stats(c);
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for (std::size_t n = 0; n < batch; ++n) {
+      const auto grad = channel_of<G>(dy, n, c).template cast<double>();
+      sum_dy += grad.sum();
+      sum_dy_xhat += (grad * (channel_of<G>(x, n, c).template cast<double>() - mean)).sum();
+    }
+    sum_dy_xhat *= inv_std;
+    dgamma[c] = static_cast<T>(sum_dy_xhat);
+    dbeta[c] = static_cast<T>(sum_dy);
+    if (!dx) return;
+    const double scale = double(gamma[c]) * inv_std;
+    if (!batch_statistics) {
+      for (std::size_t n = 0; n < batch; ++n)
+        channel_of<G>(dx, n, c) = channel_of<G>(dy, n, c) * static_cast<T>(scale);  // [plane]
+      return;
+    }
+    // dx = scale * (dy - sum_dy/M - (x - mean) * inv_std^2 * sum_dy_xhat/M)
+    // x - mean rather than x * slope - mean * slope: the latter cancels in float when
+    // |mean| >> std.
+    const double slope = scale * inv_std * sum_dy_xhat / count;
+    const double offset = -scale * sum_dy / count;
+    for (std::size_t n = 0; n < batch; ++n)
+      channel_of<G>(dx, n, c) =  // [plane]
+          channel_of<G>(dy, n, c) * static_cast<T>(scale) -
+          (channel_of<G>(x, n, c) - static_cast<T>(mean)) * static_cast<T>(slope) +
+          static_cast<T>(offset);
+  });
+}
+
+// Local response normalisation, as nn.LocalResponseNorm: with the window W(c) = [c - size/2,
+// c + (size-1)/2] clipped to the channels,
+//   d_c = k + alpha/size * sum_{c' in W(c)} x_c'^2,   y_c = x_c * d_c^-beta.
+// Each output plane is independent, so planes (sample, channel) are spread over threads. The
+// constants are a run-time argument: clang 14 has no floating-point template arguments.
+struct LrnConstants {
+  std::size_t size;
+  double alpha, beta, k;
+};
+
+// Saves d per element for backward.
+template <NormGeometry G, class T>
+void lrn_forward(std::size_t threads, std::size_t batch, const LrnConstants& L, const T* x, T* y,
+                 T* saved_d) {
+  const auto coefficient = static_cast<T>(L.alpha / double(L.size));
+  parallel_for(threads, batch * G.channels, [&](std::size_t p, std::size_t) {
+    const std::size_t n = p / G.channels, c = p % G.channels;
+    const std::size_t first = c >= L.size / 2 ? c - L.size / 2 : 0;
+    const std::size_t last = std::min(G.channels - 1, c + (L.size - 1) / 2);
+    auto d = channel_of<G>(saved_d, n, c);  // [plane]
+    d.setZero();
+    for (std::size_t j = first; j <= last; ++j) d += channel_of<G>(x, n, j).square();
+    d = d * coefficient + static_cast<T>(L.k);
+    channel_of<G>(y, n, c) = channel_of<G>(x, n, c) * d.pow(static_cast<T>(-L.beta));  // [plane]
+  });
+}
+
+// x_j reaches y_c for every c with j in W(c), i.e. c in [j - (size-1)/2, j + size/2]:
+//   dx_j = dy_j * d_j^-beta - 2 alpha beta / size * x_j * sum_c dy_c * y_c / d_c
+// (x_c * d_c^(-beta-1) = y_c / d_c).
+template <NormGeometry G, class T>
+void lrn_backward(std::size_t threads, std::size_t batch, const LrnConstants& L, const T* x,
+                  const T* y, const T* dy, const T* saved_d, T* dx) {
+  const auto coefficient = static_cast<T>(2.0 * L.alpha * L.beta / double(L.size));
+  parallel_for(threads, batch * G.channels, [&](std::size_t p, std::size_t) {
+    const std::size_t n = p / G.channels, j = p % G.channels;
+    const std::size_t first = j >= (L.size - 1) / 2 ? j - (L.size - 1) / 2 : 0;
+    const std::size_t last = std::min(G.channels - 1, j + L.size / 2);
+    auto out = channel_of<G>(dx, n, j);  // [plane]
+    out.setZero();
+    for (std::size_t c = first; c <= last; ++c)
+      out += channel_of<G>(dy, n, c) * channel_of<G>(y, n, c) / channel_of<G>(saved_d, n, c);
+    out = channel_of<G>(dy, n, j) * channel_of<G>(saved_d, n, j).pow(static_cast<T>(-L.beta)) -
+          coefficient * channel_of<G>(x, n, j) * out;
+  });
+}
+
+}  // namespace strata::backend::cpu

@@ -1,0 +1,45 @@
+// ResNet-18/34/50/101/152 as torchvision builds them: same layers, same parameter names, same
+// parameter counts and multiply-accumulates (checked at compile time in tests/test_zoo.cpp).
+//   using Net = st::models::ResNet50<1000>;                     // 3x224x224 input
+//   using Small = st::models::ResNet18<10, st::Input<3, 64, 64>>;
+#pragma once
+
+#include "strata/activation.hpp"
+#include "strata/batchnorm.hpp"
+#include "strata/conv2d.hpp"
+#include "strata/flatten.hpp"
+#include "strata/linear.hpp"
+#include "strata/named.hpp"
+#include "strata/pooling.hpp"
+#include "strata/repeat.hpp"
+#include "strata/resnet_blocks.hpp"
+#include "strata/sequential.hpp"
+
+namespace strata::models {
+
+// Stem, four stages of Block (the first block of stages 2-4 halves the resolution), global
+// average pooling and the classifier.
+template <template <std::size_t, std::size_t> class Block, std::size_t N1, std::size_t N2,
+          std::size_t N3, std::size_t N4, std::size_t Classes, class In>
+using ResNet = Sequential<In,                                                        //
+                          Named<"conv1", Conv2d<64, 7, Stride<2>, Pad<3>, NoBias>>,  //
+                          Named<"bn1", BatchNorm2d<>>, ReLU,                         //
+                          MaxPool2d<3, Stride<2>, Pad<1>>,                           //
+                          Named<"layer1", Stage<N1, Block<64, 1>, Block<64, 1>>>,    //
+                          Named<"layer2", Stage<N2, Block<128, 2>, Block<128, 1>>>,  //
+                          Named<"layer3", Stage<N3, Block<256, 2>, Block<256, 1>>>,  //
+                          Named<"layer4", Stage<N4, Block<512, 2>, Block<512, 1>>>,  //
+                          GlobalAvgPool, Flatten, Named<"fc", Linear<Classes>>>;
+
+template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
+using ResNet18 = ResNet<BasicBlock, 2, 2, 2, 2, Classes, In>;
+template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
+using ResNet34 = ResNet<BasicBlock, 3, 4, 6, 3, Classes, In>;
+template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
+using ResNet50 = ResNet<Bottleneck, 3, 4, 6, 3, Classes, In>;
+template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
+using ResNet101 = ResNet<Bottleneck, 3, 4, 23, 3, Classes, In>;
+template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
+using ResNet152 = ResNet<Bottleneck, 3, 8, 36, 3, Classes, In>;
+
+}  // namespace strata::models

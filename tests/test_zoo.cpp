@@ -1,0 +1,109 @@
+// The model zoo against torchvision: parameter counts and multiply-accumulates at compile time,
+// and the name and shape of every parameter and buffer against torchvision's state_dict
+// (tests/zoo/<model>.txt, written by tests/zoo/make_zoo_reference.py).
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <strata/models/resnet.hpp>
+#include <strata/strata.hpp>
+
+#include "golden.hpp"
+
+namespace st = strata;
+namespace models = strata::models;
+
+static_assert(models::ResNet18<>::parameter_count == 11'689'512);
+static_assert(models::ResNet18<>::macs == 1'814'073'344);
+static_assert(models::ResNet34<>::parameter_count == 21'797'672);
+static_assert(models::ResNet34<>::macs == 3'663'761'408);
+static_assert(models::ResNet50<>::parameter_count == 25'557'032);
+static_assert(models::ResNet50<>::macs == 4'089'184'256);
+static_assert(models::ResNet101<>::parameter_count == 44'549'160);
+static_assert(models::ResNet101<>::macs == 7'801'405'440);
+static_assert(models::ResNet152<>::parameter_count == 60'192'808);
+static_assert(models::ResNet152<>::macs == 11'513'626'624);
+
+namespace {
+
+struct Reference {
+  std::size_t parameters = 0, macs = 0;
+  std::vector<std::string> params, buffers;  // "name d0 d1 ..."
+};
+
+Reference read_reference(const std::string& model) {
+  const auto path = strata::test::golden_dir().parent_path() / "zoo" / (model + ".txt");
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in, "cannot open " << path);
+  Reference r;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string kind, rest;
+    words >> kind;
+    std::getline(words >> std::ws, rest);
+    if (kind == "parameters") r.parameters = std::stoull(rest);
+    if (kind == "macs") r.macs = std::stoull(rest);
+    if (kind == "param") r.params.push_back(rest);
+    if (kind == "buffer") r.buffers.push_back(rest);
+  }
+  return r;
+}
+
+template <std::size_t N>
+std::vector<std::string> describe(const std::array<st::ParamSpec, N>& specs) {
+  std::vector<std::string> out;
+  for (const auto& spec : specs) {
+    std::string text(spec.name.view());
+    for (std::size_t i = 0; i < spec.rank; ++i) {
+      text += ' ';
+      text += std::to_string(spec.dims[i]);
+    }
+    out.push_back(text);
+  }
+  return out;
+}
+
+template <class Net>
+void check_against_torchvision(const std::string& model) {
+  const Reference r = read_reference(model);
+  CHECK(Net::parameter_count == r.parameters);
+  CHECK(Net::macs == r.macs);
+  CHECK(describe(Net::params) == r.params);
+  CHECK(describe(Net::buffers) == r.buffers);
+}
+
+}  // namespace
+
+TEST_CASE("resnets: every parameter and buffer named and shaped as torchvision's") {
+  check_against_torchvision<models::ResNet18<>>("resnet18");
+  check_against_torchvision<models::ResNet34<>>("resnet34");
+  check_against_torchvision<models::ResNet50<>>("resnet50");
+  check_against_torchvision<models::ResNet101<>>("resnet101");
+  check_against_torchvision<models::ResNet152<>>("resnet152");
+}
+
+TEST_CASE("resnet-18 on small images trains") {
+  using Net = models::ResNet18<4, st::Input<3, 32, 32>>;
+  static_assert(std::same_as<Net::output_shape, st::Shape<4>>);
+  st::Model<Net> model{st::seed{5}};
+  st::SGD sgd{model.parameters(), {.lr = 0.05f, .momentum = 0.9f}};
+  std::vector<float> x(4 * 3 * 32 * 32);
+  st::Rng rng(9);
+  std::normal_distribution<float> normal;
+  for (float& v : x) v = normal(rng);
+  const std::vector<std::int32_t> labels{0, 1, 2, 3};
+  double first = 0, last = 0;
+  for (int step = 0; step < 12; ++step) {
+    const st::Loss loss = st::cross_entropy(model.forward(x), labels);
+    if (step == 0) first = loss.value;
+    last = loss.value;
+    model.backward(loss);
+    sgd.step();
+  }
+  CHECK(last < 0.5 * first);
+}

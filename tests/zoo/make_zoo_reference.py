@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""Writes tests/zoo/<model>.txt: torchvision's parameter count, multiply-accumulates and the
+name and shape of every parameter and buffer of each zoo model, for the compile-time and naming
+tests of strata's model zoo. The tests only read the committed files.
+
+    /usr/bin/python3 tests/zoo/make_zoo_reference.py            # every model
+    /usr/bin/python3 tests/zoo/make_zoo_reference.py resnet50   # some
+
+MACs follow torchvision's published convention: convolution and linear layers only, per image
+(Cout * Cin/groups * Kh * Kw * Hout * Wout, and in * out). BatchNorm's num_batches_tracked
+counter is not listed: strata does not keep it (it only matters for momentum=None).
+"""
+import os
+import sys
+
+import torch
+import torchvision
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = {
+    "resnet18": (torchvision.models.resnet18, 224),
+    "resnet34": (torchvision.models.resnet34, 224),
+    "resnet50": (torchvision.models.resnet50, 224),
+    "resnet101": (torchvision.models.resnet101, 224),
+    "resnet152": (torchvision.models.resnet152, 224),
+}
+
+
+def macs_of(model, size):
+    total = 0
+
+    def conv_hook(module, _, out):
+        nonlocal total
+        k = module.kernel_size[0] * module.kernel_size[1]
+        total += out[0].numel() * (module.in_channels // module.groups) * k
+
+    def linear_hook(module, _, out):
+        nonlocal total
+        total += module.in_features * module.out_features
+
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            m.register_forward_hook(conv_hook)
+        elif isinstance(m, torch.nn.Linear):
+            m.register_forward_hook(linear_hook)
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 3, size, size))
+    return total
+
+
+def write(name):
+    factory, size = MODELS[name]
+    model = factory()
+    lines = [f"# torchvision {torchvision.__version__} {name}, input 3x{size}x{size}, 1000 classes",
+             f"parameters {sum(p.numel() for p in model.parameters())}",
+             f"macs {macs_of(model, size)}"]
+    for key, p in model.named_parameters():
+        lines.append(" ".join(["param", key] + [str(d) for d in p.shape]))
+    for key, b in model.named_buffers():
+        if not key.endswith("num_batches_tracked"):
+            lines.append(" ".join(["buffer", key] + [str(d) for d in b.shape]))
+    with open(os.path.join(HERE, f"{name}.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(name, lines[1], lines[2])
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or MODELS:
+        write(name)
