@@ -372,6 +372,59 @@ def mini_cnn():
     return w
 
 
+def resnet_block(name, kind, inplanes, planes, stride, shape):
+    """torchvision's own BasicBlock / Bottleneck (with its downsample when the shapes need one),
+    in training mode: parameters, buffers before and after, output and every gradient."""
+    def make():
+        from torchvision.models.resnet import BasicBlock, Bottleneck
+        block_class = BasicBlock if kind == "basic" else Bottleneck
+        w = Writer(name, f"torchvision.models.resnet.{block_class.__name__}({inplanes}, {planes}, "
+                         f"stride={stride}) in training mode on x {list(shape)}")
+        seed(name)
+        out = planes * block_class.expansion
+        downsample = None
+        if stride != 1 or inplanes != out:
+            downsample = nn.Sequential(nn.Conv2d(inplanes, out, 1, stride=stride, bias=False),
+                                       nn.BatchNorm2d(out))
+        block = block_class(inplanes, planes, stride=stride, downsample=downsample).double()
+        with torch.no_grad():  # non-trivial affine parameters and statistics
+            for key, t in list(block.named_parameters()) + list(block.named_buffers()):
+                if key.endswith("bn1.weight") or key.endswith("bn2.weight") or key.endswith(
+                        "bn3.weight") or key.endswith("1.weight") and "downsample" in key:
+                    t.copy_(torch.rand_like(t) + 0.5)
+                elif key.endswith("bias"):
+                    t.copy_(torch.randn_like(t) * 0.1)
+                elif key.endswith("running_var"):
+                    t.copy_(torch.rand_like(t) + 0.5)
+                elif key.endswith("running_mean"):
+                    t.copy_(torch.randn_like(t) * 0.1)
+        block.train()
+        w.comment("parameters and buffers by state_dict key; buffers before the forward, and "
+                  "after it as <key>_after; gradients as grad.<key>")
+        params = dict(block.named_parameters())
+        buffers = {k: b.clone() for k, b in block.named_buffers()
+                   if not k.endswith("num_batches_tracked")}
+        x = torch.randn(*shape).requires_grad_(True)
+        y = block(x)
+        dy = torch.randn_like(y)
+        y.backward(dy)
+        w.tensor("x", x)
+        for key, p in params.items():
+            w.tensor(key, p)
+        for key, b in buffers.items():
+            w.tensor(key, b)
+        w.tensor("y", y)
+        w.tensor("dy", dy)
+        w.tensor("dx", x.grad)
+        for key, p in params.items():
+            w.tensor("grad." + key, p.grad)
+        for key, b in block.named_buffers():
+            if not key.endswith("num_batches_tracked"):
+                w.tensor(key + "_after", b)
+        return w
+    return name, make
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -405,6 +458,8 @@ def all_cases():
     ]
     cases += optimizer_cases()
     cases.append(("mini_cnn", mini_cnn))
+    cases.append(resnet_block("basic_block_stride2", "basic", 4, 8, 2, (2, 4, 8, 8)))
+    cases.append(resnet_block("bottleneck_projection", "bottleneck", 8, 4, 1, (2, 8, 5, 5)))
     return cases
 
 
