@@ -1,15 +1,8 @@
-// Compile-time benchmark: ResNet-50's full training step (forward, loss, backward, SGD).
+// Compile-time benchmark: ResNet-50's training step.
 #include <strata/models/resnet.hpp>
-#include <strata/strata.hpp>
 
-namespace st = strata;
+#include "training_step.hpp"
 
 int main() {
-  st::Model<st::models::ResNet50<>> model{st::seed{1}};
-  st::SGD sgd{model.parameters(), {.lr = 0.1f, .momentum = 0.9f}};
-  const std::vector<float> images(2 * 3 * 224 * 224, 0.0f);
-  const std::vector<std::int32_t> labels{0, 1};
-  model.backward(st::cross_entropy(model.forward(images), labels));
-  sgd.step();
-  return 0;
+  return training_step<strata::models::ResNet50<>>();
 }
