@@ -31,6 +31,19 @@ struct bound_elementwise : stateless_layer {
   }
 };
 
+struct relu_kernels {
+  static constexpr const char* name = "ReLU";
+  template <class T>
+  static void forward(std::size_t threads, std::size_t count, const T* x, T* y) {
+    backend::cpu::relu_forward(threads, count, x, y);
+  }
+  template <class T>
+  static void backward(std::size_t threads, std::size_t count, const T*, const T* y, const T* dy,
+                       T* dx) {
+    backend::cpu::relu_backward(threads, count, y, dy, dx);
+  }
+};
+
 struct relu6_kernels {
   static constexpr const char* name = "ReLU6";
   template <class T>
@@ -87,20 +100,7 @@ struct tanh_kernels {
 
 struct ReLU : layer_spec {
   template <class In>
-  struct bind : stateless_layer {
-    using input_shape = In;
-    using output_shape = In;
-    static std::string describe() { return "ReLU"; }
-
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-      backend::cpu::relu_forward(ctx.threads, ctx.batch * In::size, x, y);
-    }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T*, const T* y, const T* dy, T* dx) {
-      if (dx) backend::cpu::relu_backward(ctx.threads, ctx.batch * In::size, y, dy, dx);
-    }
-  };
+  using bind = detail::bound_elementwise<detail::relu_kernels, In>;
 };
 
 // min(max(x, 0), 6), as nn.ReLU6 (MobileNet).
