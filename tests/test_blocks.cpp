@@ -5,6 +5,7 @@
 #include <strata/resnet_blocks.hpp>
 #include <strata/strata.hpp>
 
+#include "block_golden.hpp"
 #include "conformance.hpp"
 #include "golden.hpp"
 
@@ -69,70 +70,15 @@ std::vector<std::string> names() {
   return out;
 }
 
-// Runs block B in training mode on a golden file written from the same PyTorch module: every
-// parameter and buffer is looked up by B's own (state_dict) name, so the names are checked too.
-template <class B, class T>
-void check_block_golden(std::string_view case_name, double rel, double abs) {
-  const stt::Golden g(stt::golden_dir() / (std::string(case_name) + ".txt"));
-  const auto& x_golden = g.tensor("x");
-  const std::size_t batch = x_golden.shape[0];
-  const auto fill = [&](std::vector<T>& to, const auto& specs, std::string_view suffix) {
-    for (const auto& spec : specs) {
-      const auto& t = g.tensor(std::string(spec.name.view()) + std::string(suffix));
-      REQUIRE(t.size() == spec.size());
-      to.insert(to.end(), t.values.begin(), t.values.end());
-    }
-  };
-  std::vector<T> params, buffers, expected_grads, expected_buffers;
-  fill(params, B::params, "");
-  fill(buffers, B::buffers, "");
-  const auto grad_names = [&] {
-    std::vector<std::string> names;
-    for (const auto& spec : B::params) names.push_back("grad." + std::string(spec.name.view()));
-    return names;
-  }();
-  for (const auto& name : grad_names) {
-    const auto& t = g.tensor(name);
-    expected_grads.insert(expected_grads.end(), t.values.begin(), t.values.end());
-  }
-  fill(expected_buffers, B::buffers, "_after");
-
-  const std::vector<T> x(x_golden.values.begin(), x_golden.values.end());
-  const auto& dy_golden = g.tensor("dy");
-  const std::vector<T> dy(dy_golden.values.begin(), dy_golden.values.end());
-  std::vector<T> y(batch * B::output_shape::size), dx(x.size()), grads(B::parameter_count),
-      saved(batch * B::saved_per_sample), scratch(B::scratch_size(batch, 2));
-  st::Rng rng(1);
-  st::Ctx<T> ctx;
-  ctx.params = params.data();
-  ctx.grads = grads.data();
-  ctx.buffers = buffers.data();
-  ctx.saved = saved.data();
-  ctx.scratch = scratch.data();
-  ctx.batch = batch;
-  ctx.threads = 2;
-  ctx.training = true;
-  ctx.rng = &rng;
-  B::forward(ctx, x.data(), y.data());
-  B::backward(ctx, x.data(), y.data(), dy.data(), dx.data());
-
-  const stt::Tolerance tol{rel, abs};
-  CAPTURE(case_name);
-  STRATA_CHECK_CLOSE("y", stt::widen(y), g.tensor("y").values, tol);
-  STRATA_CHECK_CLOSE("dx", stt::widen(dx), g.tensor("dx").values, tol);
-  STRATA_CHECK_CLOSE("parameter gradients", stt::widen(grads), stt::widen(expected_grads), tol);
-  STRATA_CHECK_CLOSE("running statistics", stt::widen(buffers), stt::widen(expected_buffers), tol);
-}
-
 }  // namespace
 
 TEST_CASE("resnet blocks match torchvision's BasicBlock and Bottleneck (training mode)") {
   using Basic = st::BasicBlock<8, 2>::bind<Shape<4, 8, 8>>;
   using Bottle = st::Bottleneck<4, 1>::bind<Shape<8, 5, 5>>;
-  check_block_golden<Basic, double>("basic_block_stride2", 1e-9, 1e-11);
-  check_block_golden<Basic, float>("basic_block_stride2", 1e-3, 1e-4);
-  check_block_golden<Bottle, double>("bottleneck_projection", 1e-9, 1e-11);
-  check_block_golden<Bottle, float>("bottleneck_projection", 1e-3, 1e-4);
+  stt::check_block_golden<Basic, double>("basic_block_stride2", 1e-9, 1e-11);
+  stt::check_block_golden<Basic, float>("basic_block_stride2", 1e-3, 1e-4);
+  stt::check_block_golden<Bottle, double>("bottleneck_projection", 1e-9, 1e-11);
+  stt::check_block_golden<Bottle, float>("bottleneck_projection", 1e-3, 1e-4);
 }
 
 TEST_CASE("resnet blocks: gradient check through batch normalisation and the shortcut") {
@@ -141,6 +87,26 @@ TEST_CASE("resnet blocks: gradient check through batch normalisation and the sho
                            (4 * 2 * 9 + 8) + (4 * 4 * 9 + 8) + (4 * 2 + 8),
                            4 * 2 * 9 * 9 + 4 * 4 * 9 * 9 + 4 * 2 * 9},
                           ref::none());
+}
+
+// x * gate(x), the gate giving one factor per channel.
+ref::Reference scale(ref::Reference gate) {
+  auto forward = [gate](const stt::Dims& in, std::size_t batch, const double* x, const double* p) {
+    const std::vector<double> factors = gate.forward(in, batch, x, p);  // [N, C]
+    const std::size_t channels = in[0], plane = in[1] * in[2];
+    std::vector<double> y(x, x + batch * channels * plane);
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] *= factors[i / plane];
+    return y;
+  };
+  return {"scale", [](const stt::Dims& in) { return in; }, gate.parameter_count, forward};
+}
+
+TEST_CASE("squeeze-and-excitation: torchvision's SqueezeExcitation, gradient-checked") {
+  using B = st::SqueezeExcite<4>::bind<Shape<8, 3, 3>>;
+  const auto gate = ref::chain({ref::global_avg_pool(), ref::conv({.out = 2}), ref::relu(),
+                                ref::conv({.out = 8}), ref::sigmoid()});
+  stt::check_layer<B>({{8, 3, 3}, (8 * 2 + 2) + (2 * 8 + 8), 8 * 2 + 2 * 8}, scale(gate));
+  CHECK(names<B>() == std::vector<std::string>{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"});
 }
 
 TEST_CASE("residual: identity shortcut") {

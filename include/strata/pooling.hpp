@@ -2,6 +2,7 @@
 //   MaxPool2d<Kernel, Options...>, AvgPool2d<Kernel, Options...>
 //     Kernel: 2 (square) or Kernel{h, w}; Options: Stride<> (default: the kernel), Pad<>, CeilMode
 //   GlobalAvgPool: [C, H, W] -> [C, 1, 1], as nn.AdaptiveAvgPool2d(1)
+//   AdaptiveAvgPool2d<OutH, OutW = OutH>: as nn.AdaptiveAvgPool2d((OutH, OutW))
 #pragma once
 
 #include <string>
@@ -104,6 +105,36 @@ struct GlobalAvgPool : layer_spec {
 
   template <class In>
   using bind = detail::bound_pool<GlobalAvgPool, In, backend::cpu::AvgPoolKernels>;
+};
+
+// AdaptiveAvgPool2d<OutH, OutW = OutH>: [C, H, W] -> [C, OutH, OutW], as
+// nn.AdaptiveAvgPool2d((OutH, OutW)); any input size, larger or smaller than the output.
+template <std::size_t OutH, std::size_t OutW = OutH>
+struct AdaptiveAvgPool2d : layer_spec {
+  static_assert(OutH > 0 && OutW > 0, "AdaptiveAvgPool2d: the output size must be positive");
+
+  template <class In>
+  struct bind : stateless_layer {
+    static_assert(ImageShape<In>, "AdaptiveAvgPool2d: input must be an image Shape<C, H, W>");
+    static constexpr backend::cpu::AdaptivePoolGeometry geometry{
+        ImageShape<In> ? In::dims[0] : 1, ImageShape<In> ? In::dims[1] : 1,
+        ImageShape<In> ? In::dims[2] : 1, OutH, OutW};
+    using input_shape = In;
+    using output_shape = Shape<geometry.channels, OutH, OutW>;
+    static std::string describe() {
+      return "AdaptiveAvgPool2d(" + std::to_string(OutH) + "x" + std::to_string(OutW) + ")";
+    }
+
+    template <class T>
+    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+      backend::cpu::AdaptiveAvgPoolKernels::forward<geometry>(ctx.threads, ctx.batch, x, y);
+    }
+    template <class T>
+    static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
+      if (dx)
+        backend::cpu::AdaptiveAvgPoolKernels::backward<geometry>(ctx.threads, ctx.batch, x, dy, dx);
+    }
+  };
 };
 
 }  // namespace strata

@@ -3,6 +3,7 @@
 //   BasicBlock<Planes, Stride>:  conv3x3 -> BN -> ReLU -> conv3x3 -> BN, + shortcut, ReLU
 //   Bottleneck<Planes, Stride>:  conv1x1 -> BN -> ReLU -> conv3x3(stride) -> BN -> ReLU ->
 //                                conv1x1 (4 * Planes) -> BN, + shortcut, ReLU
+//   SEBottleneck<Planes, Stride>: Bottleneck with squeeze-and-excitation before the addition
 // The shortcut is the identity when the shapes allow it, otherwise torchvision's "downsample":
 // a strided 1x1 convolution without bias and a BatchNorm.
 #pragma once
@@ -13,6 +14,7 @@
 #include "strata/named.hpp"
 #include "strata/residual.hpp"
 #include "strata/sequential.hpp"
+#include "strata/squeeze_excite.hpp"
 
 namespace strata {
 
@@ -41,5 +43,15 @@ using Bottleneck =
                         Named<"bn2", BatchNorm2d<>>, ReLU,
                         Named<"conv3", Conv2d<4 * Planes, 1, NoBias>>, Named<"bn3", BatchNorm2d<>>>,
              ProjectionIfNeeded<4 * Planes, StrideHW>, ReLU>;
+
+// Bottleneck with squeeze-and-excitation (SENet): the SE module, reduction 16, follows the last
+// BatchNorm of the body, before the addition.
+template <std::size_t Planes, std::size_t StrideHW = 1>
+using SEBottleneck = Residual<
+    Sequential<Named<"conv1", Conv2d<Planes, 1, NoBias>>, Named<"bn1", BatchNorm2d<>>, ReLU,
+               Named<"conv2", Conv2d<Planes, 3, Stride<StrideHW>, Pad<1>, NoBias>>,
+               Named<"bn2", BatchNorm2d<>>, ReLU, Named<"conv3", Conv2d<4 * Planes, 1, NoBias>>,
+               Named<"bn3", BatchNorm2d<>>, Named<"se", SqueezeExcite<16>>>,
+    ProjectionIfNeeded<4 * Planes, StrideHW>, ReLU>;
 
 }  // namespace strata

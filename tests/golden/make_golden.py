@@ -280,6 +280,17 @@ def lrn():
     return w
 
 
+def adaptive_avgpool(name, shape, output_size):
+    def make():
+        w = Writer(name, f"nn.AdaptiveAvgPool2d({output_size}) on x {list(shape)}")
+        seed(name)
+        x = torch.randn(*shape)
+        w.scalars(output_h=output_size[0], output_w=output_size[1])
+        layer_case(w, nn.AdaptiveAvgPool2d(output_size), x, [])
+        return w
+    return name, make
+
+
 # ---------------------------------------------------------------- optimizers
 
 
@@ -425,6 +436,50 @@ def resnet_block(name, kind, inplanes, planes, stride, shape):
     return name, make
 
 
+def inception_v1(name, args, shape):
+    """torchvision's googlenet Inception module (BasicConv2d branches, BatchNorm eps 0.001) in
+    training mode, stored as resnet_block() stores its blocks."""
+    def make():
+        from torchvision.models.googlenet import Inception
+        w = Writer(name, f"torchvision.models.googlenet.Inception{tuple(args)} in training mode "
+                         f"on x {list(shape)}")
+        seed(name)
+        block = Inception(*args).double()
+        with torch.no_grad():  # non-trivial affine parameters and statistics
+            for key, t in list(block.named_parameters()) + list(block.named_buffers()):
+                if key.endswith("bn.weight"):
+                    t.copy_(torch.rand_like(t) + 0.5)
+                elif key.endswith("bn.bias") or key.endswith("running_mean"):
+                    t.copy_(torch.randn_like(t) * 0.1)
+                elif key.endswith("running_var"):
+                    t.copy_(torch.rand_like(t) + 0.5)
+        block.train()
+        w.comment("parameters and buffers by state_dict key; buffers before the forward, and "
+                  "after it as <key>_after; gradients as grad.<key>")
+        params = dict(block.named_parameters())
+        buffers = {k: b.clone() for k, b in block.named_buffers()
+                   if not k.endswith("num_batches_tracked")}
+        x = torch.randn(*shape).requires_grad_(True)
+        y = block(x)
+        dy = torch.randn_like(y)
+        y.backward(dy)
+        w.tensor("x", x)
+        for key, p in params.items():
+            w.tensor(key, p)
+        for key, b in buffers.items():
+            w.tensor(key, b)
+        w.tensor("y", y)
+        w.tensor("dy", dy)
+        w.tensor("dx", x.grad)
+        for key, p in params.items():
+            w.tensor("grad." + key, p.grad)
+        for key, b in block.named_buffers():
+            if not key.endswith("num_batches_tracked"):
+                w.tensor(key + "_after", b)
+        return w
+    return name, make
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -460,6 +515,9 @@ def all_cases():
     cases.append(("mini_cnn", mini_cnn))
     cases.append(resnet_block("basic_block_stride2", "basic", 4, 8, 2, (2, 4, 8, 8)))
     cases.append(resnet_block("bottleneck_projection", "bottleneck", 8, 4, 1, (2, 8, 5, 5)))
+    cases.append(inception_v1("inception_v1", (8, 4, 3, 6, 2, 5, 3), (2, 8, 6, 6)))
+    cases.append(adaptive_avgpool("adaptive_avgpool", (2, 3, 7, 5), (3, 2)))
+    cases.append(adaptive_avgpool("adaptive_avgpool_same", (2, 3, 4, 5), (4, 5)))
     return cases
 
 

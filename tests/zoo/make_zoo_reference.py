@@ -23,6 +23,18 @@ MODELS = {
     "resnet50": (torchvision.models.resnet50, 224),
     "resnet101": (torchvision.models.resnet101, 224),
     "resnet152": (torchvision.models.resnet152, 224),
+    "alexnet": (torchvision.models.alexnet, 224),
+    "vgg11": (torchvision.models.vgg11, 224),
+    "vgg13": (torchvision.models.vgg13, 224),
+    "vgg16": (torchvision.models.vgg16, 224),
+    "vgg19": (torchvision.models.vgg19, 224),
+    "vgg11_bn": (torchvision.models.vgg11_bn, 224),
+    "vgg13_bn": (torchvision.models.vgg13_bn, 224),
+    "vgg16_bn": (torchvision.models.vgg16_bn, 224),
+    "vgg19_bn": (torchvision.models.vgg19_bn, 224),
+    # strata's GoogLeNet has no auxiliary heads (a network has one output).
+    "googlenet": (lambda: torchvision.models.googlenet(aux_logits=False, init_weights=False),
+                  224),
 }
 
 

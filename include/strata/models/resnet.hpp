@@ -1,5 +1,6 @@
-// ResNet-18/34/50/101/152 as torchvision builds them: same layers, same parameter names, same
-// parameter counts and multiply-accumulates (checked at compile time in tests/test_zoo.cpp).
+// ResNet-18/34/50/101/152 as torchvision builds them, and SE-ResNet-50: same layers, same parameter
+// names, same parameter counts and multiply-accumulates (checked at compile time in
+// tests/test_zoo.cpp).
 //   using Net = st::models::ResNet50<1000>;                     // 3x224x224 input
 //   using Small = st::models::ResNet18<10, st::Input<3, 64, 64>>;
 #pragma once
@@ -41,5 +42,10 @@ template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
 using ResNet101 = ResNet<Bottleneck, 3, 4, 23, 3, Classes, In>;
 template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
 using ResNet152 = ResNet<Bottleneck, 3, 8, 36, 3, Classes, In>;
+
+// SE-ResNet-50 (Hu et al.): ResNet-50 with squeeze-and-excitation in every bottleneck. No
+// torchvision model exists; 28,088,024 parameters with reduction 16.
+template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
+using SEResNet50 = ResNet<SEBottleneck, 3, 4, 6, 3, Classes, In>;
 
 }  // namespace strata::models

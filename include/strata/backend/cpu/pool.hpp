@@ -208,4 +208,80 @@ struct AvgPoolKernels {
   }
 };
 
+// Adaptive average pooling (nn.AdaptiveAvgPool2d): output i along an axis of `in` elements
+// averages [floor(i * in / out), ceil((i + 1) * in / out)). Windows may overlap (7 -> 3) or
+// repeat an input (1 -> 7), so unlike the fixed-window kernels no stride describes them.
+struct AdaptivePoolGeometry {
+  std::size_t channels, height, width, out_h, out_w;
+
+  static constexpr std::size_t start(std::size_t i, std::size_t in, std::size_t out) {
+    return i * in / out;
+  }
+  static constexpr std::size_t end(std::size_t i, std::size_t in, std::size_t out) {
+    return ((i + 1) * in + out - 1) / out;
+  }
+  constexpr std::size_t out_height() const { return out_h; }
+  constexpr std::size_t out_width() const { return out_w; }
+  constexpr std::size_t in_pixels() const { return height * width; }
+  constexpr std::size_t out_pixels() const { return out_h * out_w; }
+  // Output equals input: every window is one pixel, and the layer is a copy.
+  constexpr bool identity() const { return out_h == height && out_w == width; }
+};
+
+template <AdaptivePoolGeometry G, class T>
+void adaptive_avg_pool_forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
+  if constexpr (G.identity()) {
+    std::copy_n(x, batch * G.channels * G.in_pixels(), y);
+  } else {
+    parallel_for(threads, batch * G.channels, [&](std::size_t p, std::size_t) {
+      const T* plane = x + p * G.in_pixels();
+      T* out = y + p * G.out_pixels();
+      for (std::size_t oh = 0; oh < G.out_h; ++oh) {
+        const std::size_t h0 = G.start(oh, G.height, G.out_h), h1 = G.end(oh, G.height, G.out_h);
+        for (std::size_t ow = 0; ow < G.out_w; ++ow) {
+          const std::size_t w0 = G.start(ow, G.width, G.out_w), w1 = G.end(ow, G.width, G.out_w);
+          T sum = 0;
+          for (std::size_t h = h0; h < h1; ++h)
+            for (std::size_t w = w0; w < w1; ++w) sum += plane[h * G.width + w];
+          out[oh * G.out_w + ow] = sum / static_cast<T>((h1 - h0) * (w1 - w0));
+        }
+      }
+    });
+  }
+}
+
+template <AdaptivePoolGeometry G, class T>
+void adaptive_avg_pool_backward(std::size_t threads, std::size_t batch, const T* dy, T* dx) {
+  if constexpr (G.identity()) {
+    std::copy_n(dy, batch * G.channels * G.in_pixels(), dx);
+  } else {
+    parallel_for(threads, batch * G.channels, [&](std::size_t p, std::size_t) {
+      const T* grad_out = dy + p * G.out_pixels();
+      T* grad_in = dx + p * G.in_pixels();
+      std::fill_n(grad_in, G.in_pixels(), T(0));
+      for (std::size_t oh = 0; oh < G.out_h; ++oh) {
+        const std::size_t h0 = G.start(oh, G.height, G.out_h), h1 = G.end(oh, G.height, G.out_h);
+        for (std::size_t ow = 0; ow < G.out_w; ++ow) {
+          const std::size_t w0 = G.start(ow, G.width, G.out_w), w1 = G.end(ow, G.width, G.out_w);
+          const T share = grad_out[oh * G.out_w + ow] / static_cast<T>((h1 - h0) * (w1 - w0));
+          for (std::size_t h = h0; h < h1; ++h)
+            for (std::size_t w = w0; w < w1; ++w) grad_in[h * G.width + w] += share;
+        }
+      }
+    });
+  }
+}
+
+struct AdaptiveAvgPoolKernels {
+  static constexpr std::string_view name = "AdaptiveAvgPool2d";
+  template <AdaptivePoolGeometry G, class T>
+  static void forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
+    adaptive_avg_pool_forward<G>(threads, batch, x, y);
+  }
+  template <AdaptivePoolGeometry G, class T>
+  static void backward(std::size_t threads, std::size_t batch, const T*, const T* dy, T* dx) {
+    adaptive_avg_pool_backward<G>(threads, batch, dy, dx);
+  }
+};
+
 }  // namespace strata::backend::cpu

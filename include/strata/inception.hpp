@@ -1,0 +1,39 @@
+// GoogLeNet's (Inception v1's) blocks, exactly as torchvision defines them, with torchvision's
+// parameter names.
+//   BasicConv2d<Out, Kernel, Options...>: conv (no bias) -> BN (eps 0.001) -> ReLU, named
+//     "conv" and "bn"; Options are Conv2d's (Stride<>, Pad<>, ...).
+//   InceptionV1<C1, C3Reduce, C3, C5Reduce, C5, PoolProj>: four branches concatenated along
+//     channels (C1 + C3 + C5 + PoolProj channels out, same height and width as the input):
+//       branch1: BasicConv2d 1x1 (C1)
+//       branch2: BasicConv2d 1x1 (C3Reduce) -> BasicConv2d 3x3 pad 1 (C3)
+//       branch3: BasicConv2d 1x1 (C5Reduce) -> BasicConv2d 3x3 pad 1 (C5)
+//       branch4: MaxPool2d 3, stride 1, pad 1, ceil -> BasicConv2d 1x1 (PoolProj)
+#pragma once
+
+#include "strata/activation.hpp"
+#include "strata/batchnorm.hpp"
+#include "strata/concat.hpp"
+#include "strata/conv2d.hpp"
+#include "strata/named.hpp"
+#include "strata/pooling.hpp"
+#include "strata/sequential.hpp"
+
+namespace strata {
+
+// The bias is left out because the BatchNorm right after it would cancel it; eps 0.001 is
+// torchvision's (ported from TensorFlow's weights), not PyTorch's default 1e-5.
+template <std::size_t Out, auto KernelSize, class... Options>
+using BasicConv2d = Sequential<Named<"conv", Conv2d<Out, KernelSize, Options..., NoBias>>,
+                               Named<"bn", BatchNorm2d<Eps<1, 1000>>>, ReLU>;
+
+// The "5x5" branch (branch3) uses a 3x3 kernel: torchvision's known deviation from the paper
+// (pytorch/vision issue 906), kept by torchvision for its pretrained weights. We follow
+// torchvision so that its state_dict, parameter count and outputs match one to one.
+template <std::size_t C1, std::size_t C3Reduce, std::size_t C3, std::size_t C5Reduce,
+          std::size_t C5, std::size_t PoolProj>
+using InceptionV1 =
+    Concat<BasicConv2d<C1, 1>, Sequential<BasicConv2d<C3Reduce, 1>, BasicConv2d<C3, 3, Pad<1>>>,
+           Sequential<BasicConv2d<C5Reduce, 1>, BasicConv2d<C5, 3, Pad<1>>>,
+           Sequential<MaxPool2d<3, Stride<1>, Pad<1>, CeilMode>, BasicConv2d<PoolProj, 1>>>;
+
+}  // namespace strata

@@ -1,0 +1,36 @@
+// AlexNet as torchvision builds it (the one-GPU variant of "One weird trick", without LRN): same
+// layers, same parameter names, same parameter count and multiply-accumulates (checked at
+// compile time in tests/test_zoo_classic.cpp).
+//   using Net = st::models::AlexNet<>;                          // 3x224x224 input
+//   using Small = st::models::AlexNet<10, st::Input<3, 96, 96>>;
+#pragma once
+
+#include "strata/activation.hpp"
+#include "strata/conv2d.hpp"
+#include "strata/dropout.hpp"
+#include "strata/flatten.hpp"
+#include "strata/linear.hpp"
+#include "strata/named.hpp"
+#include "strata/pooling.hpp"
+#include "strata/sequential.hpp"
+
+namespace strata::models {
+
+// The adaptive pooling to 6x6 lets inputs other than 224x224 reach the same classifier; the
+// smallest input is 63x63, below which the last max-pooling has no full window.
+template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
+using AlexNet = Sequential<In,
+                           Named<"features", Sequential<Conv2d<64, 11, Stride<4>, Pad<2>>, ReLU,  //
+                                                        MaxPool2d<3, Stride<2>>,                  //
+                                                        Conv2d<192, 5, Pad<2>>, ReLU,             //
+                                                        MaxPool2d<3, Stride<2>>,                  //
+                                                        Conv2d<384, 3, Pad<1>>, ReLU,             //
+                                                        Conv2d<256, 3, Pad<1>>, ReLU,             //
+                                                        Conv2d<256, 3, Pad<1>>, ReLU,             //
+                                                        MaxPool2d<3, Stride<2>>>>,
+                           Named<"avgpool", AdaptiveAvgPool2d<6>>, Flatten,
+                           Named<"classifier", Sequential<Dropout<50>, Linear<4096>, ReLU,  //
+                                                          Dropout<50>, Linear<4096>, ReLU,  //
+                                                          Linear<Classes>>>>;
+
+}  // namespace strata::models

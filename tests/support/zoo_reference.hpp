@@ -1,0 +1,67 @@
+// The zoo's torchvision reference files (tests/zoo/<model>.txt, written by
+// tests/zoo/make_zoo_reference.py): reading them, and checking a network's counts and every
+// parameter and buffer name and shape against them. Shared by the zoo tests.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstddef>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "golden.hpp"
+#include "strata/layer.hpp"
+
+namespace strata::test {
+
+struct ZooReference {
+  std::size_t parameters = 0, macs = 0;
+  std::vector<std::string> params, buffers;  // "name d0 d1 ..."
+};
+
+inline ZooReference read_reference(const std::string& model) {
+  const auto path = golden_dir().parent_path() / "zoo" / (model + ".txt");
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in, "cannot open " << path);
+  ZooReference r;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string kind, rest;
+    words >> kind;
+    std::getline(words >> std::ws, rest);
+    if (kind == "parameters") r.parameters = std::stoull(rest);
+    if (kind == "macs") r.macs = std::stoull(rest);
+    if (kind == "param") r.params.push_back(rest);
+    if (kind == "buffer") r.buffers.push_back(rest);
+  }
+  return r;
+}
+
+template <std::size_t N>
+std::vector<std::string> describe(const std::array<ParamSpec, N>& specs) {
+  std::vector<std::string> out;
+  for (const auto& spec : specs) {
+    std::string text(spec.name.view());
+    for (std::size_t i = 0; i < spec.rank; ++i) {
+      text += ' ';
+      text += std::to_string(spec.dims[i]);
+    }
+    out.push_back(text);
+  }
+  return out;
+}
+
+template <class Net>
+void check_against_torchvision(const std::string& model) {
+  const ZooReference r = read_reference(model);
+  CHECK(Net::parameter_count == r.parameters);
+  CHECK(Net::macs == r.macs);
+  CHECK(describe(Net::params) == r.params);
+  CHECK(describe(Net::buffers) == r.buffers);
+}
+
+}  // namespace strata::test

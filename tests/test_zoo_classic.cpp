@@ -1,0 +1,77 @@
+// AlexNet and VGG against torchvision: parameter counts and multiply-accumulates at compile
+// time, and the name and shape of every parameter and buffer against torchvision's state_dict
+// (tests/zoo/<model>.txt, written by tests/zoo/make_zoo_reference.py).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <random>
+#include <vector>
+
+#include <strata/model.hpp>
+#include <strata/models/alexnet.hpp>
+#include <strata/models/vgg.hpp>
+
+#include "zoo_reference.hpp"
+
+namespace st = strata;
+namespace models = strata::models;
+using strata::test::check_against_torchvision;
+
+static_assert(models::AlexNet<>::parameter_count == 61'100'840);
+static_assert(models::AlexNet<>::macs == 714'188'480);
+static_assert(models::VGG11<>::parameter_count == 132'863'336);
+static_assert(models::VGG11<>::macs == 7'609'090'048);
+static_assert(models::VGG13<>::parameter_count == 133'047'848);
+static_assert(models::VGG13<>::macs == 11'308'466'176);
+static_assert(models::VGG16<>::parameter_count == 138'357'544);
+static_assert(models::VGG16<>::macs == 15'470'264'320);
+static_assert(models::VGG19<>::parameter_count == 143'667'240);
+static_assert(models::VGG19<>::macs == 19'632'062'464);
+static_assert(models::VGG11BN<>::parameter_count == 132'868'840);
+static_assert(models::VGG11BN<>::macs == 7'609'090'048);
+static_assert(models::VGG13BN<>::parameter_count == 133'053'736);
+static_assert(models::VGG13BN<>::macs == 11'308'466'176);
+static_assert(models::VGG16BN<>::parameter_count == 138'365'992);
+static_assert(models::VGG16BN<>::macs == 15'470'264'320);
+static_assert(models::VGG19BN<>::parameter_count == 143'678'248);
+static_assert(models::VGG19BN<>::macs == 19'632'062'464);
+
+TEST_CASE("alexnet: every parameter named and shaped as torchvision's") {
+  check_against_torchvision<models::AlexNet<>>("alexnet");
+}
+
+TEST_CASE("vgg: every parameter and buffer named and shaped as torchvision's") {
+  check_against_torchvision<models::VGG11<>>("vgg11");
+  check_against_torchvision<models::VGG13<>>("vgg13");
+  check_against_torchvision<models::VGG16<>>("vgg16");
+  check_against_torchvision<models::VGG19<>>("vgg19");
+  check_against_torchvision<models::VGG11BN<>>("vgg11_bn");
+  check_against_torchvision<models::VGG13BN<>>("vgg13_bn");
+  check_against_torchvision<models::VGG16BN<>>("vgg16_bn");
+  check_against_torchvision<models::VGG19BN<>>("vgg19_bn");
+}
+
+// A 32x32 input leaves 1x1 features, which the adaptive pooling replicates to 7x7: the same
+// classifier (and parameter count) as at 224x224, as in PyTorch.
+TEST_CASE("vgg-11 on 32x32 images: eval forward is finite") {
+  using Net = models::VGG11<10, st::Input<3, 32, 32>>;
+  static_assert(std::same_as<Net::output_shape, st::Shape<10>>);
+  static_assert(Net::parameter_count == models::VGG11<10>::parameter_count);
+  st::Model<Net> model{st::seed{3}};
+  model.eval();
+  std::vector<float> x(2 * 3 * 32 * 32);
+  st::Rng rng(11);
+  std::normal_distribution<float> normal;
+  for (float& v : x) v = normal(rng);
+  const auto logits = model.forward(x);
+  std::size_t count = 0;
+  bool finite = true;
+  for (float v : logits.values()) {
+    finite = finite && std::isfinite(v);
+    ++count;
+  }
+  CHECK(count == 2 * 10);
+  CHECK(finite);
+}
