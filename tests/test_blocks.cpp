@@ -109,6 +109,12 @@ TEST_CASE("squeeze-and-excitation: torchvision's SqueezeExcitation, gradient-che
   CHECK(names<B>() == std::vector<std::string>{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"});
 }
 
+TEST_CASE("squeeze-and-excitation matches torchvision.ops.SqueezeExcitation") {
+  using B = st::SqueezeExciteTo<2>::bind<Shape<8, 4, 3>>;
+  stt::check_block_golden<B, double>("squeeze_excite", 1e-10, 1e-12);
+  stt::check_block_golden<B, float>("squeeze_excite", 1e-4, 1e-5);
+}
+
 TEST_CASE("residual: identity shortcut") {
   using Body = st::Sequential<st::Conv2d<3, 3, st::Pad<1>>, st::ReLU, st::Conv2d<3, 3, st::Pad<1>>>;
   using B = st::Residual<Body>::bind<Shape<3, 5, 5>>;

@@ -383,9 +383,50 @@ def mini_cnn():
     return w
 
 
+def randomize_batchnorms(module):
+    """Non-trivial affine parameters and running statistics in every BatchNorm of module, so that
+    a golden comparison exercises them (PyTorch initialises them to 1, 0, 0, 1)."""
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(torch.rand_like(m.weight) + 0.5)
+                m.bias.copy_(torch.randn_like(m.bias) * 0.1)
+                m.running_mean.copy_(torch.randn_like(m.running_mean) * 0.1)
+                m.running_var.copy_(torch.rand_like(m.running_var) + 0.5)
+
+
+def block_case(w, block, shape):
+    """Runs a block in training mode on a random x and backprops a random dy. Parameters and
+    buffers are stored by state_dict key, buffers before the forward and after it as
+    <key>_after, gradients as grad.<key> (num_batches_tracked is not kept by strata)."""
+    block.train()
+    w.comment("parameters and buffers by state_dict key; buffers before the forward, and "
+              "after it as <key>_after; gradients as grad.<key>")
+    params = dict(block.named_parameters())
+    buffers = {k: b.clone() for k, b in block.named_buffers()
+               if not k.endswith("num_batches_tracked")}
+    x = torch.randn(*shape).requires_grad_(True)
+    y = block(x)
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    w.tensor("x", x)
+    for key, p in params.items():
+        w.tensor(key, p)
+    for key, b in buffers.items():
+        w.tensor(key, b)
+    w.tensor("y", y)
+    w.tensor("dy", dy)
+    w.tensor("dx", x.grad)
+    for key, p in params.items():
+        w.tensor("grad." + key, p.grad)
+    for key, b in block.named_buffers():
+        if not key.endswith("num_batches_tracked"):
+            w.tensor(key + "_after", b)
+    return w
+
+
 def resnet_block(name, kind, inplanes, planes, stride, shape):
-    """torchvision's own BasicBlock / Bottleneck (with its downsample when the shapes need one),
-    in training mode: parameters, buffers before and after, output and every gradient."""
+    """torchvision's own BasicBlock / Bottleneck, with its downsample when the shapes need one."""
     def make():
         from torchvision.models.resnet import BasicBlock, Bottleneck
         block_class = BasicBlock if kind == "basic" else Bottleneck
@@ -398,85 +439,32 @@ def resnet_block(name, kind, inplanes, planes, stride, shape):
             downsample = nn.Sequential(nn.Conv2d(inplanes, out, 1, stride=stride, bias=False),
                                        nn.BatchNorm2d(out))
         block = block_class(inplanes, planes, stride=stride, downsample=downsample).double()
-        with torch.no_grad():  # non-trivial affine parameters and statistics
-            for key, t in list(block.named_parameters()) + list(block.named_buffers()):
-                if key.endswith("bn1.weight") or key.endswith("bn2.weight") or key.endswith(
-                        "bn3.weight") or key.endswith("1.weight") and "downsample" in key:
-                    t.copy_(torch.rand_like(t) + 0.5)
-                elif key.endswith("bias"):
-                    t.copy_(torch.randn_like(t) * 0.1)
-                elif key.endswith("running_var"):
-                    t.copy_(torch.rand_like(t) + 0.5)
-                elif key.endswith("running_mean"):
-                    t.copy_(torch.randn_like(t) * 0.1)
-        block.train()
-        w.comment("parameters and buffers by state_dict key; buffers before the forward, and "
-                  "after it as <key>_after; gradients as grad.<key>")
-        params = dict(block.named_parameters())
-        buffers = {k: b.clone() for k, b in block.named_buffers()
-                   if not k.endswith("num_batches_tracked")}
-        x = torch.randn(*shape).requires_grad_(True)
-        y = block(x)
-        dy = torch.randn_like(y)
-        y.backward(dy)
-        w.tensor("x", x)
-        for key, p in params.items():
-            w.tensor(key, p)
-        for key, b in buffers.items():
-            w.tensor(key, b)
-        w.tensor("y", y)
-        w.tensor("dy", dy)
-        w.tensor("dx", x.grad)
-        for key, p in params.items():
-            w.tensor("grad." + key, p.grad)
-        for key, b in block.named_buffers():
-            if not key.endswith("num_batches_tracked"):
-                w.tensor(key + "_after", b)
-        return w
+        randomize_batchnorms(block)
+        return block_case(w, block, shape)
     return name, make
 
 
 def inception_v1(name, args, shape):
-    """torchvision's googlenet Inception module (BasicConv2d branches, BatchNorm eps 0.001) in
-    training mode, stored as resnet_block() stores its blocks."""
+    """torchvision's googlenet Inception module (BasicConv2d branches, BatchNorm eps 0.001)."""
     def make():
         from torchvision.models.googlenet import Inception
         w = Writer(name, f"torchvision.models.googlenet.Inception{tuple(args)} in training mode "
                          f"on x {list(shape)}")
         seed(name)
         block = Inception(*args).double()
-        with torch.no_grad():  # non-trivial affine parameters and statistics
-            for key, t in list(block.named_parameters()) + list(block.named_buffers()):
-                if key.endswith("bn.weight"):
-                    t.copy_(torch.rand_like(t) + 0.5)
-                elif key.endswith("bn.bias") or key.endswith("running_mean"):
-                    t.copy_(torch.randn_like(t) * 0.1)
-                elif key.endswith("running_var"):
-                    t.copy_(torch.rand_like(t) + 0.5)
-        block.train()
-        w.comment("parameters and buffers by state_dict key; buffers before the forward, and "
-                  "after it as <key>_after; gradients as grad.<key>")
-        params = dict(block.named_parameters())
-        buffers = {k: b.clone() for k, b in block.named_buffers()
-                   if not k.endswith("num_batches_tracked")}
-        x = torch.randn(*shape).requires_grad_(True)
-        y = block(x)
-        dy = torch.randn_like(y)
-        y.backward(dy)
-        w.tensor("x", x)
-        for key, p in params.items():
-            w.tensor(key, p)
-        for key, b in buffers.items():
-            w.tensor(key, b)
-        w.tensor("y", y)
-        w.tensor("dy", dy)
-        w.tensor("dx", x.grad)
-        for key, p in params.items():
-            w.tensor("grad." + key, p.grad)
-        for key, b in block.named_buffers():
-            if not key.endswith("num_batches_tracked"):
-                w.tensor(key + "_after", b)
-        return w
+        randomize_batchnorms(block)
+        return block_case(w, block, shape)
+    return name, make
+
+
+def squeeze_excite(name, channels, squeeze, shape):
+    """torchvision.ops.SqueezeExcitation (fc1/fc2 as 1x1 convolutions, ReLU, Sigmoid)."""
+    def make():
+        from torchvision.ops import SqueezeExcitation
+        w = Writer(name, f"torchvision.ops.SqueezeExcitation({channels}, {squeeze}) on x "
+                         f"{list(shape)}")
+        seed(name)
+        return block_case(w, SqueezeExcitation(channels, squeeze).double(), shape)
     return name, make
 
 
@@ -515,6 +503,7 @@ def all_cases():
     cases.append(("mini_cnn", mini_cnn))
     cases.append(resnet_block("basic_block_stride2", "basic", 4, 8, 2, (2, 4, 8, 8)))
     cases.append(resnet_block("bottleneck_projection", "bottleneck", 8, 4, 1, (2, 8, 5, 5)))
+    cases.append(squeeze_excite("squeeze_excite", 8, 2, (2, 8, 4, 3)))
     cases.append(inception_v1("inception_v1", (8, 4, 3, 6, 2, 5, 3), (2, 8, 6, 6)))
     cases.append(adaptive_avgpool("adaptive_avgpool", (2, 3, 7, 5), (3, 2)))
     cases.append(adaptive_avgpool("adaptive_avgpool_same", (2, 3, 4, 5), (4, 5)))
