@@ -172,6 +172,17 @@ TEST_CASE("named children carry PyTorch's names") {
                                st::Linear<3>>::parameter_count);
 }
 
+TEST_CASE("residual only where the shapes allow it") {
+  using Body = st::Sequential<st::Conv2d<3, 3, st::Pad<1>>>;
+  using Kept = st::ResidualIfSameShape<Body>::bind<Shape<3, 4, 4>>;
+  using Dropped = st::ResidualIfSameShape<Body>::bind<Shape<2, 4, 4>>;
+  static_assert(std::is_same_v<Kept, st::Residual<Body>::bind<Shape<3, 4, 4>>>);
+  static_assert(std::is_same_v<Dropped, Body::bind<Shape<2, 4, 4>>>);
+  // The names are the body's either way, as torchvision's.
+  CHECK(names<Kept>() == std::vector<std::string>{"0.weight", "0.bias"});
+  CHECK(names<Dropped>() == names<Kept>());
+}
+
 TEST_CASE("concat: inception-style branches") {
   using B = st::Concat<st::Conv2d<2, 1>, st::Sequential<st::Conv2d<3, 3, st::Pad<1>>, st::ReLU>,
                        st::MaxPool2d<3, st::Stride<1>, st::Pad<1>>>::bind<Shape<2, 5, 5>>;

@@ -186,4 +186,17 @@ struct Residual : layer_spec {
   using bind = detail::bound_residual<Body, Shortcut, Post, In>;
 };
 
+// Body with an identity skip connection when its output has the input's shape, and plain Body
+// otherwise: MobileNetV2's InvertedResidual and EfficientNet's MBConv ("use_res_connect").
+// Names are Body's either way, as torchvision's.
+template <class Body>
+struct ResidualIfSameShape : layer_spec {
+  static_assert(LayerSpec<Body>, "ResidualIfSameShape<Body>: Body must be a strata layer or block");
+  template <class In>
+  using bind =
+      std::conditional_t<std::is_same_v<typename Body::template bind<In>::output_shape, In>,
+                         typename Residual<Body>::template bind<In>,
+                         typename Body::template bind<In>>;
+};
+
 }  // namespace strata
