@@ -1,7 +1,7 @@
 // Prints the summary table of a zoo model (layers, output shapes, parameters, MACs) and times
 // one forward pass at batch 1.
 //
-//   model_zoo [resnet18|resnet34|resnet50|resnet101|resnet152|simplecnn] [--threads N]
+//   model_zoo [MODEL] [--threads N]     (MODEL: see the list in main; default resnet50)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,7 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include <strata/models/alexnet.hpp>
+#include <strata/models/googlenet.hpp>
 #include <strata/models/resnet.hpp>
+#include <strata/models/vgg.hpp>
 #include <strata/strata.hpp>
 
 namespace st = strata;
@@ -50,15 +53,21 @@ int main(int argc, char** argv) {
     else
       model = arg;
   }
+  if (model == "simplecnn") return show<st::models::SimpleCNN<>>(model);
+  if (model == "alexnet") return show<st::models::AlexNet<>>(model);
+  if (model == "vgg11") return show<st::models::VGG11<>>(model);
+  if (model == "vgg16") return show<st::models::VGG16<>>(model);
+  if (model == "vgg16_bn") return show<st::models::VGG16BN<>>(model);
+  if (model == "googlenet") return show<st::models::GoogLeNet<>>(model);
   if (model == "resnet18") return show<st::models::ResNet18<>>(model);
   if (model == "resnet34") return show<st::models::ResNet34<>>(model);
   if (model == "resnet50") return show<st::models::ResNet50<>>(model);
   if (model == "resnet101") return show<st::models::ResNet101<>>(model);
   if (model == "resnet152") return show<st::models::ResNet152<>>(model);
-  if (model == "simplecnn") return show<st::models::SimpleCNN<>>(model);
+  if (model == "se_resnet50") return show<st::models::SEResNet50<>>(model);
   std::fprintf(stderr,
-               "model_zoo: unknown model '%s'; one of resnet18 resnet34 resnet50 resnet101 "
-               "resnet152 simplecnn\n",
+               "model_zoo: unknown model '%s'; one of simplecnn alexnet vgg11 vgg16 vgg16_bn "
+               "googlenet resnet18 resnet34 resnet50 resnet101 resnet152 se_resnet50\n",
                model.c_str());
   return 2;
 }
