@@ -14,9 +14,11 @@
 #include <numeric>
 #include <random>
 #include <ranges>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "strata/data/idx.hpp"
@@ -405,6 +407,87 @@ TEST_CASE("Loader iteration does not allocate") {
     CHECK(batches == 3 * 7);
     CHECK(checksum >= 0.f);
   }
+}
+
+// A 1-channel 5x6 dataset of distinct positive pixel values, so that every crop offset and flip
+// gives a different image; black is -1.
+sd::Dataset pattern_dataset(std::size_t count) {
+  sd::Dataset d;
+  d.count = count;
+  d.rows = 5;
+  d.cols = 6;
+  d.black = -1.f;
+  for (std::size_t n = 0; n < count; ++n) {
+    for (std::size_t i = 0; i < 30; ++i) d.images.push_back(static_cast<float>(n * 100 + i + 1));
+    d.labels.push_back(static_cast<std::int32_t>(n));
+  }
+  return d;
+}
+
+// The image of `original` [5x6] cropped at offset (dy, dx) in [-pad, pad] and maybe mirrored.
+std::vector<float> shifted(std::span<const float> original, int dy, int dx, bool flip) {
+  std::vector<float> out(30);
+  for (int i = 0; i < 5; ++i)
+    for (int j = 0; j < 6; ++j) {
+      const int si = i + dy, sj = j + dx;
+      const float v = si >= 0 && si < 5 && sj >= 0 && sj < 6 ? original[si * 6 + sj] : -1.f;
+      out[i * 6 + (flip ? 5 - j : j)] = v;
+    }
+  return out;
+}
+
+TEST_CASE("Loader augmentation: random crop with black padding and horizontal flip") {
+  const sd::Dataset d = pattern_dataset(40);
+  const int pad = 2;
+  sd::Loader loader(d, {.batch = 8,
+                        .shuffle = false,
+                        .seed = 5,
+                        .augment = {.crop_padding = pad, .horizontal_flip = true}});
+  std::set<std::tuple<int, int, bool>> seen;
+  for (const sd::Batch& b : loader) {
+    for (std::size_t k = 0; k < b.size; ++k) {
+      const auto label = static_cast<std::size_t>(b.labels[k]);
+      const std::span<const float> original(d.images.data() + label * 30, 30);
+      const std::vector<float> got(b.images.begin() + k * 30, b.images.begin() + (k + 1) * 30);
+      // Exactly one crop offset and flip explains each augmented image.
+      int matches = 0;
+      for (int dy = -pad; dy <= pad; ++dy)
+        for (int dx = -pad; dx <= pad; ++dx)
+          for (bool flip : {false, true})
+            if (shifted(original, dy, dx, flip) == got) {
+              ++matches;
+              seen.insert({dy, dx, flip});
+            }
+      CHECK(matches == 1);
+    }
+  }
+  // 40 draws over 25 offsets x 2 flips: a fixed or one-sided choice would show.
+  CHECK(seen.size() > 15);
+}
+
+TEST_CASE("Loader augmentation is reproducible per seed and epoch, and allocates nothing") {
+  const sd::Dataset d = pattern_dataset(20);
+  const sd::LoaderOptions options{.batch = 20,
+                                  .shuffle = true,
+                                  .seed = 9,
+                                  .augment = {.crop_padding = 1, .horizontal_flip = true}};
+  sd::Loader a(d, options), b(d, options);
+  // Each begin() starts an epoch; the batch is read before the next one overwrites it.
+  const auto first_batch = [](sd::Loader& loader) {
+    const sd::Batch& batch = *loader.begin();
+    return std::vector<float>(batch.images.begin(), batch.images.end());
+  };
+  const std::vector<float> first_a = first_batch(a), first_b = first_batch(b);
+  CHECK(first_a == first_b);
+  CHECK(first_batch(a) != first_a);  // the next epoch draws other crops and flips
+
+  float checksum = 0.f;
+  const std::size_t before = strata::test::heap_allocations();
+  for (int epoch = 0; epoch < 3; ++epoch)
+    for (const sd::Batch& batch : a) checksum += batch.images[0];
+  const std::size_t allocations = strata::test::heap_allocations() - before;
+  CHECK(allocations == 0);
+  CHECK(checksum != 0.f);
 }
 
 TEST_CASE("Fashion-MNIST from /usr/share/datasets/fashion-mnist") {

@@ -28,6 +28,8 @@ struct Dataset {
   std::size_t count = 0, channels = 1, rows = 0, cols = 0;
   std::vector<float> images;  // count * image_size(), sample-major, then channel, row, column
   std::vector<std::int32_t> labels;
+  // The value a black (0) pixel has after normalisation: what augmentation pads with.
+  float black = 0.f;
 
   std::size_t image_size() const { return channels * rows * cols; }
 };
@@ -48,6 +50,7 @@ inline Dataset make_dataset(const IdxImages& images, const std::vector<std::uint
     table[v] = (static_cast<float>(v) / 255.f - norm.mean) / norm.std;
 
   Dataset d;
+  d.black = (0.f - norm.mean) / norm.std;
   d.count = images.count;
   d.rows = images.rows;
   d.cols = images.cols;
@@ -91,11 +94,22 @@ inline Dataset load_mnist_format(const std::filesystem::path& dir, Split split,
       "images file '" + images_path.string() + "' and labels file '" + labels_path.string() + "'");
 }
 
+// Training-time augmentation, drawn per image and per epoch from the loader's seed:
+// torchvision's RandomCrop(size, padding=crop_padding) (black padding) and
+// RandomHorizontalFlip(0.5).
+struct Augment {
+  std::size_t crop_padding = 0;
+  bool horizontal_flip = false;
+
+  bool any() const { return crop_padding != 0 || horizontal_flip; }
+};
+
 struct LoaderOptions {
   std::size_t batch = 64;
   bool shuffle = true;
   std::uint64_t seed = 0;
   bool drop_last = false;
+  Augment augment{};
 };
 
 // Views into the loader's buffers (or the dataset when not shuffling); valid until the iterator
@@ -150,12 +164,15 @@ class Loader {
     }
     batches_ =
         opt_.drop_last ? dataset.count / opt_.batch : (dataset.count + opt_.batch - 1) / opt_.batch;
-    // Without shuffling, batches are contiguous slices of the dataset and need no gathering.
-    if (opt_.shuffle) {
+    // Without shuffling or augmentation, batches are contiguous slices of the dataset and need
+    // no gathering.
+    if (opt_.shuffle || opt_.augment.any()) {
       order_.resize(dataset.count);
+      std::iota(order_.begin(), order_.end(), std::size_t{0});
       const std::size_t rows = std::min(opt_.batch, dataset.count);
       images_.resize(rows * isz);
       labels_.resize(rows);
+      plane_.resize(dataset.rows * dataset.cols);
     }
   }
 
@@ -164,6 +181,8 @@ class Loader {
       std::iota(order_.begin(), order_.end(), std::size_t{0});
       shuffle(std::mt19937_64(opt_.seed + epoch_));
     }
+    // A stream apart from the shuffle's, so that augmenting does not change the order.
+    augment_rng_.seed(~(opt_.seed + epoch_));
     ++epoch_;
     load(0);
     return iterator(this, 0);
@@ -200,7 +219,7 @@ class Loader {
     const std::size_t isz = d.image_size();
     const std::size_t start = index * opt_.batch;
     const std::size_t n = std::min(opt_.batch, d.count - start);
-    if (!opt_.shuffle) {
+    if (!opt_.shuffle && !opt_.augment.any()) {
       current_ = {std::span(d.images).subspan(start * isz, n * isz),
                   std::span(d.labels).subspan(start, n), n};
       return;
@@ -210,9 +229,32 @@ class Loader {
       std::copy_n(d.images.begin() + static_cast<std::ptrdiff_t>(s * isz), isz,
                   images_.begin() + static_cast<std::ptrdiff_t>(k * isz));
       labels_[k] = d.labels[s];
+      if (opt_.augment.any()) augment(images_.data() + k * isz);
     }
     current_ = {std::span<const float>(images_.data(), n * isz),
                 std::span<const std::int32_t>(labels_.data(), n), n};
+  }
+
+  // Crops (with black padding) and flips one gathered image in place, channel by channel.
+  void augment(float* image) {
+    const Dataset& d = *data_;
+    const std::size_t pad = opt_.augment.crop_padding;
+    // Offsets of the crop window in the padded image, [0, 2 * pad] each.
+    const std::size_t top = pad ? augment_rng_() % (2 * pad + 1) : pad;
+    const std::size_t left = pad ? augment_rng_() % (2 * pad + 1) : pad;
+    const bool flip = opt_.augment.horizontal_flip && (augment_rng_() & 1u);
+    for (std::size_t c = 0; c < d.channels; ++c) {
+      float* channel = image + c * d.rows * d.cols;
+      std::copy_n(channel, plane_.size(), plane_.begin());
+      for (std::size_t i = 0; i < d.rows; ++i)
+        for (std::size_t j = 0; j < d.cols; ++j) {
+          // Pixel (i, j) of the crop is pixel (i + top - pad, j + left - pad) of the original.
+          const std::size_t si = i + top, sj = j + left;
+          const bool inside = si >= pad && si < pad + d.rows && sj >= pad && sj < pad + d.cols;
+          const float value = inside ? plane_[(si - pad) * d.cols + (sj - pad)] : d.black;
+          channel[i * d.cols + (flip ? d.cols - 1 - j : j)] = value;
+        }
+    }
   }
 
   const Dataset* data_;
@@ -222,6 +264,8 @@ class Loader {
   std::vector<std::size_t> order_;
   std::vector<float> images_;
   std::vector<std::int32_t> labels_;
+  std::vector<float> plane_;  // one channel of the image being augmented
+  std::mt19937_64 augment_rng_;
   Batch current_;
 };
 
