@@ -198,3 +198,32 @@ TEST_CASE("freezing after the optimizer is built still freezes") {
   const auto after = params[0].values();
   CHECK(std::equal(after.begin(), after.end(), frozen.begin(), frozen.end()));
 }
+
+TEST_CASE("cosine schedule follows torch.optim.lr_scheduler.CosineAnnealingLR, after a warm-up") {
+  // CosineAnnealingLR(SGD(lr=0.1), T_max=10, eta_min=0.001), lr before each of 11 steps, printed
+  // by PyTorch 1.13.
+  const double torch_lr[] = {0.10000000000000001,
+                             0.097577297556610113,
+                             0.090546341221559898,
+                             0.079595369988477424,
+                             0.065796341221559904,
+                             0.050500000000000003,
+                             0.03520365877844011,
+                             0.021404630011522589,
+                             0.010453658778440109,
+                             0.0034227024433899004,
+                             0.001};
+  const st::CosineSchedule cosine{
+      .base_lr = 0.1f, .total_steps = 10, .warmup = 0, .min_lr = 0.001f};
+  for (std::size_t step = 0; step <= 10; ++step) {
+    CAPTURE(step);
+    CHECK(cosine(step) == doctest::Approx(torch_lr[step]).epsilon(1e-6));
+  }
+  // With a warm-up the rate climbs linearly, then the same curve runs over the remaining steps.
+  const st::CosineSchedule warm{.base_lr = 0.1f, .total_steps = 14, .warmup = 4, .min_lr = 0.001f};
+  CHECK(warm(0) == doctest::Approx(0.025));
+  CHECK(warm(3) == doctest::Approx(0.1));
+  for (std::size_t step = 4; step <= 14; ++step)
+    CHECK(warm(step) == doctest::Approx(torch_lr[step - 4]).epsilon(1e-6));
+  CHECK_THROWS_AS((st::CosineSchedule{.total_steps = 2, .warmup = 3})(0), std::invalid_argument);
+}

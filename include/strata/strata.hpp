@@ -22,6 +22,7 @@
 #include "strata/pooling.hpp"
 #include "strata/repeat.hpp"
 #include "strata/residual.hpp"
+#include "strata/schedule.hpp"
 #include "strata/sequential.hpp"
 #include "strata/shape.hpp"
 #include "strata/summary.hpp"
