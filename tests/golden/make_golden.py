@@ -468,6 +468,38 @@ def squeeze_excite(name, channels, squeeze, shape):
     return name, make
 
 
+def inverted_residual(name, inp, oup, stride, expand_ratio, shape):
+    """torchvision's MobileNetV2 InvertedResidual (expansion, depthwise, linear projection)."""
+    def make():
+        from torchvision.models.mobilenetv2 import InvertedResidual
+        w = Writer(name, f"torchvision.models.mobilenetv2.InvertedResidual({inp}, {oup}, "
+                         f"stride={stride}, expand_ratio={expand_ratio}) in training mode on x "
+                         f"{list(shape)}")
+        seed(name)
+        block = InvertedResidual(inp, oup, stride, expand_ratio).double()
+        randomize_batchnorms(block)
+        return block_case(w, block, shape)
+    return name, make
+
+
+def mbconv(name, expand, kernel, stride, inp, out, shape):
+    """torchvision's EfficientNet MBConv (expansion, depthwise, SqueezeExcitation with SiLU,
+    projection) with stochastic depth probability 0: the residual's random row drop is then the
+    identity, so the golden is deterministic (strata's StochasticDepth has its own tests)."""
+    def make():
+        from functools import partial
+        from torchvision.models.efficientnet import MBConv, MBConvConfig
+        w = Writer(name, f"torchvision.models.efficientnet.MBConv(MBConvConfig({expand}, {kernel}, "
+                         f"{stride}, {inp}, {out}, 1), stochastic_depth_prob=0, BatchNorm2d) in "
+                         f"training mode on x {list(shape)}")
+        seed(name)
+        cnf = MBConvConfig(expand, kernel, stride, inp, out, 1)
+        block = MBConv(cnf, 0.0, partial(nn.BatchNorm2d)).double()
+        randomize_batchnorms(block)
+        return block_case(w, block, shape)
+    return name, make
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -507,6 +539,8 @@ def all_cases():
     cases.append(inception_v1("inception_v1", (8, 4, 3, 6, 2, 5, 3), (2, 8, 6, 6)))
     cases.append(adaptive_avgpool("adaptive_avgpool", (2, 3, 7, 5), (3, 2)))
     cases.append(adaptive_avgpool("adaptive_avgpool_same", (2, 3, 4, 5), (4, 5)))
+    cases.append(inverted_residual("inverted_residual", 8, 8, 1, 6, (2, 8, 5, 5)))
+    cases.append(mbconv("mbconv", 4, 3, 1, 8, 8, (2, 8, 5, 5)))
     return cases
 
 

@@ -35,6 +35,15 @@ MODELS = {
     # strata's GoogLeNet has no auxiliary heads (a network has one output).
     "googlenet": (lambda: torchvision.models.googlenet(aux_logits=False, init_weights=False),
                   224),
+    "mobilenet_v2": (torchvision.models.mobilenet_v2, 224),
+    "efficientnet_b0": (torchvision.models.efficientnet_b0, 224),
+    "efficientnet_b1": (torchvision.models.efficientnet_b1, 240),
+    "efficientnet_b2": (torchvision.models.efficientnet_b2, 260),
+    "efficientnet_b3": (torchvision.models.efficientnet_b3, 300),
+    "efficientnet_b4": (torchvision.models.efficientnet_b4, 380),
+    "efficientnet_b5": (torchvision.models.efficientnet_b5, 456),
+    "efficientnet_b6": (torchvision.models.efficientnet_b6, 528),
+    "efficientnet_b7": (torchvision.models.efficientnet_b7, 600),
 }
 
 
