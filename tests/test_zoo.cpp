@@ -29,6 +29,9 @@ static_assert(models::ResNet152<>::macs == 11'513'626'624);
 // SE-ResNet-50 has no torchvision model: the figure is the one the model-zoo issue states
 // (reduction 16, SE after the last BN of each bottleneck, before the addition).
 static_assert(models::SEResNet50<>::parameter_count == 28'088'024);
+// ResNet-50's MACs plus the SE modules' two 1x1 convolutions on 1x1 maps, 2 * C * C / 16 per
+// bottleneck of C output channels: 3 * 8192 + 4 * 32768 + 6 * 131072 + 3 * 524288 = 2,514,944.
+static_assert(models::SEResNet50<>::macs == 4'089'184'256 + 2'514'944);
 
 using strata::test::check_against_torchvision;
 
