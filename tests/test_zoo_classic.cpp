@@ -59,19 +59,5 @@ TEST_CASE("vgg-11 on 32x32 images: eval forward is finite") {
   using Net = models::VGG11<10, st::Input<3, 32, 32>>;
   static_assert(std::same_as<Net::output_shape, st::Shape<10>>);
   static_assert(Net::parameter_count == models::VGG11<10>::parameter_count);
-  st::Model<Net> model{st::seed{3}};
-  model.eval();
-  std::vector<float> x(2 * 3 * 32 * 32);
-  st::Rng rng(11);
-  std::normal_distribution<float> normal;
-  for (float& v : x) v = normal(rng);
-  const auto logits = model.forward(x);
-  std::size_t count = 0;
-  bool finite = true;
-  for (float v : logits.values()) {
-    finite = finite && std::isfinite(v);
-    ++count;
-  }
-  CHECK(count == 2 * 10);
-  CHECK(finite);
+  strata::test::check_eval_forward_is_finite<Net>();
 }

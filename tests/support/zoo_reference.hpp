@@ -5,15 +5,19 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "golden.hpp"
 #include "strata/layer.hpp"
+#include "strata/model.hpp"
 
 namespace strata::test {
 
@@ -62,6 +66,22 @@ void check_against_torchvision(const std::string& model) {
   CHECK(Net::macs == r.macs);
   CHECK(describe(Net::params) == r.params);
   CHECK(describe(Net::buffers) == r.buffers);
+}
+
+// An eval-mode forward pass of Net on random images gives a finite logit for every class and
+// sample: the whole type instantiates, binds and runs.
+template <class Net>
+void check_eval_forward_is_finite(std::size_t batch = 2) {
+  strata::Model<Net> model{strata::seed{3}};
+  model.eval();
+  std::vector<float> x(batch * Net::input_shape::size);
+  strata::Rng rng(11);
+  std::normal_distribution<float> normal;
+  for (float& v : x) v = normal(rng);
+  const auto logits = model.forward(x);
+  CHECK(logits.values().size() == batch * Net::output_shape::size);
+  CHECK(std::all_of(logits.values().begin(), logits.values().end(),
+                    [](float v) { return std::isfinite(v); }));
 }
 
 }  // namespace strata::test
