@@ -3,4 +3,6 @@
 
 #include "training_step.hpp"
 
-int main() { return training_step<strata::models::GoogLeNet<>>(); }
+int main() {
+  return training_step<strata::models::GoogLeNet<>>();
+}
