@@ -120,6 +120,23 @@ TEST_CASE("conv_depthwise") {
   stt::check_layer<B>({{4, 4, 4}, 4 * 9 + 4, 4 * 9 * 4 * 4}, conv_reference("conv_depthwise"));
 }
 
+TEST_CASE("conv_1x7, conv_7x1_stride2, conv_dilated: rectangular and dilated kernels") {
+  using Wide = st::Conv2d<4, st::Kernel{1, 7}, st::Pad<0, 3>>::bind<Shape<3, 6, 9>>;
+  stt::check_golden<Wide>("conv_1x7");
+  stt::check_layer<Wide>({{4, 6, 9}, 4 * 3 * 7 + 4, 4 * 3 * 7 * 54},
+                         ref::conv({.out = 4, .kh = 1, .kw = 7, .pw = 3}));
+  using Tall =
+      st::Conv2d<4, st::Kernel{7, 1}, st::Stride<2, 1>, st::Pad<3, 0>>::bind<Shape<3, 9, 5>>;
+  stt::check_golden<Tall>("conv_7x1_stride2");
+  stt::check_layer<Tall>({{4, 5, 5}, 4 * 3 * 7 + 4, 4 * 3 * 7 * 25},
+                         ref::conv({.out = 4, .kh = 7, .kw = 1, .sh = 2, .ph = 3}));
+  using Dilated = st::Conv2d<4, 3, st::Pad<2>, st::Dilation<2>>::bind<Shape<3, 9, 8>>;
+  stt::check_golden<Dilated>("conv_dilated");
+  stt::check_layer<Dilated>(
+      {{4, 9, 8}, 4 * 3 * 9 + 4, 4 * 3 * 9 * 72},
+      ref::conv({.out = 4, .kh = 3, .kw = 3, .ph = 2, .pw = 2, .dh = 2, .dw = 2}));
+}
+
 TEST_CASE("conv_5x5") {
   using B = st::Conv2d<2, 5, st::Pad<2>>::bind<Shape<1, 8, 8>>;
   stt::check_golden<B>("conv_5x5");

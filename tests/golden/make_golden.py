@@ -140,6 +140,25 @@ def conv(name, n, cin, h, wd, cout, k, stride=1, padding=0, groups=1, bias=True)
     return name, make
 
 
+def conv_rect(name, n, cin, h, wd, cout, kernel, stride, padding, dilation):
+    """Rectangular kernels, strides, paddings and dilations (Inception-v3's 1x7/7x1, dilated
+    convolutions), each given as (h, w)."""
+    def make():
+        w = Writer(name, f"nn.Conv2d({cin}, {cout}, {kernel}, stride={stride}, padding={padding}, "
+                         f"dilation={dilation}) on x [{n},{cin},{h},{wd}]")
+        seed(name)
+        m = nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding,
+                      dilation=dilation).double()
+        x = torch.randn(n, cin, h, wd)
+        w.scalars(batch=n, in_channels=cin, out_channels=cout, kernel_h=kernel[0],
+                  kernel_w=kernel[1], stride_h=stride[0], stride_w=stride[1],
+                  padding_h=padding[0], padding_w=padding[1], dilation_h=dilation[0],
+                  dilation_w=dilation[1])
+        layer_case(w, m, x, ["weight", "bias"])
+        return w
+    return name, make
+
+
 def linear():
     name = "linear"
     w = Writer(name, "nn.Linear(5, 4) on x [3,5]")
@@ -511,6 +530,9 @@ def all_cases():
         conv("conv_depthwise", 2, 4, 7, 7, 4, 3, stride=2, padding=1, groups=4),
         conv("conv_5x5", 1, 1, 8, 8, 2, 5, padding=2),
         conv("conv_1x1", 2, 6, 4, 4, 3, 1),
+        conv_rect("conv_1x7", 2, 3, 6, 9, 4, (1, 7), (1, 1), (0, 3), (1, 1)),
+        conv_rect("conv_7x1_stride2", 2, 3, 9, 5, 4, (7, 1), (2, 1), (3, 0), (1, 1)),
+        conv_rect("conv_dilated", 2, 3, 9, 8, 4, (3, 3), (1, 1), (2, 2), (2, 2)),
         ("linear", linear),
         ("relu", relu),
         maxpool("maxpool_2", (2, 3, 6, 6), 2, 2),
