@@ -11,6 +11,7 @@
 
 #include <strata/model.hpp>
 #include <strata/models/alexnet.hpp>
+#include <strata/models/lenet.hpp>
 #include <strata/models/vgg.hpp>
 
 #include "zoo_reference.hpp"
@@ -18,6 +19,18 @@
 namespace st = strata;
 namespace models = strata::models;
 using strata::test::check_against_torchvision;
+
+// Models without a torchvision counterpart, counted by hand from their papers.
+// LeNet-5: 156 + 2,416 + 48,120 + 10,164 + 850 parameters; MACs 117,600 + 240,000 + 48,000 +
+// 10,080 + 840.
+static_assert(models::LeNet5<>::parameter_count == 61'706);
+static_assert(models::LeNet5<>::macs == 416'520);
+static_assert(std::same_as<models::LeNet5<>::output_shape, st::Shape<10>>);
+// AlexNet as in the paper: the well-known 60,965,224 (Caffe's bvlc_alexnet has the same layers);
+// conv2/4/5 halved by the two-GPU groups.
+static_assert(models::AlexNetPaper<>::parameter_count == 60'965'224);
+static_assert(
+    std::same_as<models::AlexNetPaper<>::layer<0>::layer<3>::output_shape, st::Shape<96, 27, 27>>);
 
 static_assert(models::AlexNet<>::parameter_count == 61'100'840);
 static_assert(models::AlexNet<>::macs == 714'188'480);
@@ -60,4 +73,9 @@ TEST_CASE("vgg-11 on 32x32 images: eval forward is finite") {
   static_assert(std::same_as<Net::output_shape, st::Shape<10>>);
   static_assert(Net::parameter_count == models::VGG11<10>::parameter_count);
   strata::test::check_eval_forward_is_finite<Net>();
+}
+
+TEST_CASE("lenet-5 and the paper's alexnet (LRN, grouped convolutions) run") {
+  strata::test::check_eval_forward_is_finite<models::LeNet5<>>();
+  strata::test::check_eval_forward_is_finite<models::AlexNetPaper<10, st::Input<3, 99, 99>>>();
 }

@@ -10,6 +10,7 @@
 #include "strata/dropout.hpp"
 #include "strata/flatten.hpp"
 #include "strata/linear.hpp"
+#include "strata/lrn.hpp"
 #include "strata/named.hpp"
 #include "strata/pooling.hpp"
 #include "strata/sequential.hpp"
@@ -32,5 +33,25 @@ using AlexNet = Sequential<In,
                            Named<"classifier", Sequential<Dropout<50>, Linear<4096>, ReLU,  //
                                                           Dropout<50>, Linear<4096>, ReLU,  //
                                                           Linear<Classes>>>>;
+
+// AlexNet as the 2012 paper describes it (Krizhevsky, Sutskever, Hinton; the seed's summary):
+// local response normalisation after the first two convolutions, and the two-GPU split kept as
+// groups of 2 in conv2, conv4 and conv5 (kernels there see only their own GPU's feature maps).
+// Input 227x227 (the paper's 224 does not divide evenly with stride 4); 60,965,224 parameters.
+template <std::size_t Classes = 1000, class In = Input<3, 227, 227>>
+using AlexNetPaper = Sequential<
+    In,
+    Named<"features", Sequential<Conv2d<96, 11, Stride<4>>, ReLU, LocalResponseNorm<5>,  //
+                                 MaxPool2d<3, Stride<2>>,                                //
+                                 Conv2d<256, 5, Pad<2>, Groups<2>>, ReLU, LocalResponseNorm<5>,
+                                 MaxPool2d<3, Stride<2>>,                  //
+                                 Conv2d<384, 3, Pad<1>>, ReLU,             //
+                                 Conv2d<384, 3, Pad<1>, Groups<2>>, ReLU,  //
+                                 Conv2d<256, 3, Pad<1>, Groups<2>>, ReLU,  //
+                                 MaxPool2d<3, Stride<2>>>>,
+    Flatten,
+    Named<"classifier", Sequential<Dropout<50>, Linear<4096>, ReLU,  //
+                                   Dropout<50>, Linear<4096>, ReLU,  //
+                                   Linear<Classes>>>>;
 
 }  // namespace strata::models
