@@ -29,6 +29,9 @@ static_assert(std::same_as<models::LeNet5<>::output_shape, st::Shape<10>>);
 // AlexNet as in the paper: the well-known 60,965,224 (Caffe's bvlc_alexnet has the same layers);
 // conv2/4/5 halved by the two-GPU groups.
 static_assert(models::AlexNetPaper<>::parameter_count == 60'965'224);
+// 96*3*121*55*55 + 256*48*25*27*27 + (384*256 + 384*192 + 256*192)*9*13*13 + 9216*4096 +
+// 4096*4096 + 4096*1000.
+static_assert(models::AlexNetPaper<>::macs == 724'406'816);
 static_assert(
     std::same_as<models::AlexNetPaper<>::layer<0>::layer<3>::output_shape, st::Shape<96, 27, 27>>);
 
