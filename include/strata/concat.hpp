@@ -153,13 +153,8 @@ struct bound_concat {
 
   template <std::size_t I, class T>
   static Ctx<T> branch_ctx(const Ctx<T>& ctx) {
-    Ctx<T> child = ctx;
-    child.params = ctx.params + param_offsets[I];
-    child.grads = ctx.grads ? ctx.grads + param_offsets[I] : nullptr;
-    child.buffers = ctx.buffers ? ctx.buffers + buffer_offsets[I] : nullptr;
-    child.saved = ctx.saved + (output_shape::size + saved_offsets[I]) * ctx.batch;
-    child.scratch = ctx.scratch + (largest_out + In::size) * ctx.batch;
-    return child;
+    return ctx.child(param_offsets[I], buffer_offsets[I], output_shape::size + saved_offsets[I],
+                     largest_out + In::size);
   }
 
   template <class F>

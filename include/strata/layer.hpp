@@ -106,6 +106,19 @@ struct Ctx {
   std::size_t threads = 1;
   bool training = true;
   Rng* rng = nullptr;
+
+  // The context of a child of a container: its parameters and buffers start at the given
+  // offsets, its saved state and scratch the given numbers of elements per sample further in.
+  Ctx child(std::size_t param_offset, std::size_t buffer_offset, std::size_t saved_per_sample,
+            std::size_t scratch_per_sample) const {
+    Ctx c = *this;
+    c.params = params + param_offset;
+    c.grads = grads ? grads + param_offset : nullptr;
+    c.buffers = buffers ? buffers + buffer_offset : nullptr;
+    c.saved = saved + saved_per_sample * batch;
+    c.scratch = scratch + scratch_per_sample * batch;
+    return c;
+  }
 };
 
 template <class B>

@@ -162,17 +162,15 @@ class Model<Net, cpu> {
                   Net::scratch_size(capacity_, threads_));
   }
   Ctx<float> context() {
-    Ctx<float> ctx;
-    ctx.params = params_.data();
-    ctx.grads = grads_.data();
-    ctx.buffers = buffers_.data();
-    ctx.saved = saved_data();
-    ctx.scratch = saved_data() + saved_size_;
-    ctx.batch = batch_;
-    ctx.threads = threads_;
-    ctx.training = training_;
-    ctx.rng = &rng_;
-    return ctx;
+    return {.params = params_.data(),
+            .grads = grads_.data(),
+            .saved = saved_data(),
+            .scratch = saved_data() + saved_size_,
+            .buffers = buffers_.data(),
+            .batch = batch_,
+            .threads = threads_,
+            .training = training_,
+            .rng = &rng_};
   }
   float* input_data() { return arena_.data(); }
   float* output_data() { return arena_.data() + input_size_; }

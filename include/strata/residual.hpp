@@ -160,19 +160,12 @@ struct bound_residual {
 
   template <class T>
   static Ctx<T> body_ctx(const Ctx<T>& ctx) {
-    Ctx<T> child = ctx;
-    child.saved = ctx.saved + own_saved * ctx.batch;
-    child.scratch = ctx.scratch + own_scratch * ctx.batch;
-    return child;
+    return ctx.child(0, 0, own_saved, own_scratch);
   }
   template <class T>
   static Ctx<T> shortcut_ctx(const Ctx<T>& ctx) {
-    Ctx<T> child = body_ctx(ctx);
-    child.params = ctx.params + body::parameter_count;
-    child.grads = ctx.grads ? ctx.grads + body::parameter_count : nullptr;
-    child.buffers = ctx.buffers ? ctx.buffers + buffer_count<body>() : nullptr;
-    child.saved += body::saved_per_sample * ctx.batch;
-    return child;
+    return ctx.child(body::parameter_count, buffer_count<body>(),
+                     own_saved + body::saved_per_sample, own_scratch);
   }
 };
 

@@ -192,13 +192,8 @@ struct bound_sequential {
 
   template <std::size_t I, class T>
   static Ctx<T> child_ctx(const Ctx<T>& ctx) {
-    Ctx<T> child = ctx;
-    child.params = ctx.params + param_offsets[I];
-    child.grads = ctx.grads ? ctx.grads + param_offsets[I] : nullptr;
-    child.buffers = ctx.buffers ? ctx.buffers + buffer_offsets[I] : nullptr;
-    child.saved = ctx.saved + (activations_per_sample + saved_offsets[I]) * ctx.batch;
-    child.scratch = ctx.scratch + 2 * largest_activation * ctx.batch;
-    return child;
+    return ctx.child(param_offsets[I], buffer_offsets[I], activations_per_sample + saved_offsets[I],
+                     2 * largest_activation);
   }
 
   template <class F>

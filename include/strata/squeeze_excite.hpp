@@ -88,10 +88,7 @@ struct bound_scale {
 
   template <class T>
   static Ctx<T> gate_ctx(const Ctx<T>& ctx) {
-    Ctx<T> child = ctx;
-    child.saved = ctx.saved + channels * ctx.batch;
-    child.scratch = ctx.scratch + (channels + In::size) * ctx.batch;
-    return child;
+    return ctx.child(0, 0, channels, channels + In::size);
   }
 };
 

@@ -49,16 +49,15 @@ void check_block_golden(std::string_view case_name, double rel, double abs) {
   std::vector<T> y(batch * B::output_shape::size), dx(x.size()), grads(B::parameter_count),
       saved(batch * B::saved_per_sample), scratch(B::scratch_size(batch, 2));
   Rng rng(1);
-  Ctx<T> ctx;
-  ctx.params = params.data();
-  ctx.grads = grads.data();
-  ctx.buffers = buffers.data();
-  ctx.saved = saved.data();
-  ctx.scratch = scratch.data();
-  ctx.batch = batch;
-  ctx.threads = 2;
-  ctx.training = true;
-  ctx.rng = &rng;
+  const Ctx<T> ctx{.params = params.data(),
+                   .grads = grads.data(),
+                   .saved = saved.data(),
+                   .scratch = scratch.data(),
+                   .buffers = buffers.data(),
+                   .batch = batch,
+                   .threads = 2,
+                   .training = true,
+                   .rng = &rng};
   B::forward(ctx, x.data(), y.data());
   B::backward(ctx, x.data(), y.data(), dy.data(), dx.data());
 

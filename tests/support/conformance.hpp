@@ -495,17 +495,15 @@ class Runner {
   static void poison(std::vector<T>& v) { std::fill(v.begin(), v.end(), nan()); }
 
   Ctx<T> ctx() {
-    Ctx<T> c;
-    c.params = params.data();
-    c.grads = grads_.data();
-    c.saved = saved_.data();
-    c.scratch = scratch_.data();
-    c.buffers = buffers_.data();
-    c.batch = batch_;
-    c.threads = threads_;
-    c.training = training_;
-    c.rng = &rng_;
-    return c;
+    return {.params = params.data(),
+            .grads = grads_.data(),
+            .saved = saved_.data(),
+            .scratch = scratch_.data(),
+            .buffers = buffers_.data(),
+            .batch = batch_,
+            .threads = threads_,
+            .training = training_,
+            .rng = &rng_};
   }
 
   const LayerOps<T>& ops_;

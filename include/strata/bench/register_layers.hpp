@@ -39,17 +39,15 @@ struct LayerBench {
     Layer::init(params.data(), buffers.data(), rng);
   }
   Ctx<float> context() {
-    Ctx<float> ctx;
-    ctx.params = params.data();
-    ctx.grads = grads.data();
-    ctx.buffers = buffers.data();
-    ctx.saved = saved.data();
-    ctx.scratch = scratch.data();
-    ctx.batch = batch;
-    ctx.threads = threads;
-    ctx.training = true;
-    ctx.rng = &rng;
-    return ctx;
+    return {.params = params.data(),
+            .grads = grads.data(),
+            .saved = saved.data(),
+            .scratch = scratch.data(),
+            .buffers = buffers.data(),
+            .batch = batch,
+            .threads = threads,
+            .training = true,
+            .rng = &rng};
   }
 
   std::size_t batch, threads;
