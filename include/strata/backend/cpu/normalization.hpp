@@ -20,7 +20,7 @@ struct NormGeometry {
 
 // Batch normalisation. Each channel's statistics cover batch * plane elements that no other
 // channel touches, so channels are spread over threads and every result is independent of the
-// thread count. Sums are kept in double: a channel of a large batch sums ~10^5 floats.
+// thread count.
 
 // The part of x, y, dy or dx that holds channel c of sample n.
 template <NormGeometry G, class T>
@@ -39,6 +39,30 @@ void batchnorm_affine(std::size_t batch, std::size_t c, const T* x, T* y, double
         channel_of<G>(x, n, c) * static_cast<T>(scale) + static_cast<T>(shift);
 }
 
+// Mean and sum of squared deviations of one channel over the batch. Each plane is summed in T
+// (vectorised, and still in cache for its second pass around its own mean, which avoids the
+// cancellation of sum(x^2) - n*mean^2), and the planes are combined in double with Chan's
+// pairwise update, so a channel of a large batch loses no precision to one long float sum.
+struct ChannelMoments {
+  double mean = 0, squares = 0;
+};
+
+template <NormGeometry G, class T>
+ChannelMoments channel_moments(std::size_t batch, std::size_t c, const T* x) {
+  ChannelMoments total;
+  const double plane = static_cast<double>(G.plane);
+  for (std::size_t n = 0; n < batch; ++n) {
+    const auto values = channel_of<G>(x, n, c);  // [plane]
+    const T plane_mean = values.sum() / static_cast<T>(G.plane);
+    const double plane_squares = static_cast<double>((values - plane_mean).square().sum());
+    const double seen = plane * static_cast<double>(n);
+    const double delta = static_cast<double>(plane_mean) - total.mean;
+    total.mean += delta * plane / (seen + plane);
+    total.squares += plane_squares + delta * delta * seen * plane / (seen + plane);
+  }
+  return total;
+}
+
 // Training: normalises with the batch mean and biased variance, keeps (mean, 1/std) per channel
 // in saved[0, 2C) for backward, and moves the running estimates towards the batch's with the
 // unbiased variance, as PyTorch's batch_norm.
@@ -48,14 +72,7 @@ void batchnorm_forward_train(std::size_t threads, std::size_t batch, const T* x,
                              T* saved, double eps, double momentum) {
   const double count = static_cast<double>(batch * G.plane);
   parallel_for(threads, G.channels, [&](std::size_t c, std::size_t) {
-    double sum = 0;
-    for (std::size_t n = 0; n < batch; ++n)
-      sum += channel_of<G>(x, n, c).template cast<double>().sum();
-    const double mean = sum / count;
-    // Two passes: sum(x^2) - n*mean^2 cancels catastrophically when |mean| >> std.
-    double squares = 0;
-    for (std::size_t n = 0; n < batch; ++n)
-      squares += (channel_of<G>(x, n, c).template cast<double>() - mean).square().sum();
+    const auto [mean, squares] = channel_moments<G>(batch, c, x);
     const double inv_std = 1.0 / std::sqrt(squares / count + eps);
     saved[c] = static_cast<T>(mean);
     saved[G.channels + c] = static_cast<T>(inv_std);
@@ -88,11 +105,13 @@ void batchnorm_backward(std::size_t threads, std::size_t batch, bool batch_stati
   const double count = static_cast<double>(batch * G.plane);
   parallel_for(threads, G.channels, [&](std::size_t c, std::size_t) {
     const auto [mean, inv_std] = stats(c);
+    // Per-plane sums in T (vectorised), accumulated over the batch in double.
     double sum_dy = 0, sum_dy_xhat = 0;
+    const auto centre = static_cast<T>(mean);
     for (std::size_t n = 0; n < batch; ++n) {
-      const auto grad = channel_of<G>(dy, n, c).template cast<double>();
-      sum_dy += grad.sum();
-      sum_dy_xhat += (grad * (channel_of<G>(x, n, c).template cast<double>() - mean)).sum();
+      const auto grad = channel_of<G>(dy, n, c);  // [plane]
+      sum_dy += static_cast<double>(grad.sum());
+      sum_dy_xhat += static_cast<double>((grad * (channel_of<G>(x, n, c) - centre)).sum());
     }
     sum_dy_xhat *= inv_std;
     dgamma[c] = static_cast<T>(sum_dy_xhat);
