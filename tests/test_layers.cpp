@@ -137,6 +137,22 @@ TEST_CASE("conv_1x7, conv_7x1_stride2, conv_dilated: rectangular and dilated ker
       ref::conv({.out = 4, .kh = 3, .kw = 3, .ph = 2, .pw = 2, .dh = 2, .dw = 2}));
 }
 
+TEST_CASE("conv: the direct path's full and partial tiles (20 channels from 10, 9x11 image)") {
+  // With AVX-512 this convolution takes the direct path (stride 1, same size): two full tiles of
+  // 8 output channels and one of 4; 99 pixels are 6 full 16-lane vectors plus a 3-lane tail,
+  // i.e. two full groups of 3 vectors and a remainder of 1. The reference and the double
+  // instantiation (which takes im2col + GEMM) check every part.
+  using B = st::Conv2d<20, 3, st::Pad<1>>::bind<Shape<10, 9, 11>>;
+  stt::check_layer<B>({{20, 9, 11}, 20 * 10 * 9 + 20, 20 * 10 * 9 * 99},
+                      ref::conv({.out = 20, .kh = 3, .kw = 3, .ph = 1, .pw = 1}));
+  // 256 pixels: the weight gradient reduces 4 images per group, so a batch of 9 makes two full
+  // groups and a partial one, spread unevenly over two threads.
+  using Grouped = st::Conv2d<9, 3, st::Pad<1>, st::NoBias>::bind<Shape<3, 16, 16>>;
+  stt::check_layer<Grouped>(
+      {{9, 16, 16}, 9 * 3 * 9, 9 * 3 * 9 * 256},
+      ref::conv({.out = 9, .kh = 3, .kw = 3, .ph = 1, .pw = 1, .bias = false}), {.batch = 9});
+}
+
 TEST_CASE("conv_5x5") {
   using B = st::Conv2d<2, 5, st::Pad<2>>::bind<Shape<1, 8, 8>>;
   stt::check_golden<B>("conv_5x5");

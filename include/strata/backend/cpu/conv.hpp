@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <type_traits>
 
+#include "strata/backend/cpu/direct_conv.hpp"
 #include "strata/backend/cpu/gemm.hpp"
 #include "strata/backend/cpu/parallel.hpp"
 #include "strata/layer.hpp"
@@ -127,10 +129,24 @@ void col2im_add(const T* col, T* input) {
       [](const T*) {});
 }
 
+// float takes the direct path where the geometry allows it (see direct_conv.hpp); double, and
+// builds without AVX-512, take im2col + GEMM.
+template <ConvGeometry G, class T>
+constexpr bool uses_direct_conv() {
+#if STRATA_DIRECT_CONV
+  return std::is_same_v<T, float> && direct_conv_applies<G>;
+#else
+  return false;
+#endif
+}
+
+// Per thread: a column matrix, its gradient, and a private weight+bias gradient; the direct
+// path needs its packed weights beside the private gradients instead of the columns.
 template <ConvGeometry G>
 constexpr std::size_t conv_scratch_size(std::size_t threads) {
-  // Per thread: a column matrix, its gradient, and a private weight+bias gradient.
-  return threads * (2 * G.column_size() + G.weight_size() + G.out_channels);
+  const std::size_t partials = threads * (G.weight_size() + G.out_channels);
+  const std::size_t direct = uses_direct_conv<G, float>() ? G.weight_size() : 0;
+  return std::max(threads * 2 * G.column_size(), direct) + partials;
 }
 
 // One image: out[Cout, Ho*Wo] = W * columns (+ bias), each group's product split over
@@ -161,7 +177,14 @@ template <ConvGeometry G, class T>
 void conv2d_forward(const Ctx<T>& ctx, const T* x, T* y) {
   constexpr std::size_t in_size = G.in_channels * G.in_pixels();     // [Cin, H, W]
   constexpr std::size_t out_size = G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
-  const std::size_t slot_size = 2 * G.column_size() + G.weight_size() + G.out_channels;
+#if STRATA_DIRECT_CONV
+  if constexpr (uses_direct_conv<G, T>()) {
+    direct_conv_forward<G>(ctx.threads, ctx.batch, ctx.params,
+                           G.bias ? ctx.params + G.weight_size() : nullptr, x, y, ctx.scratch);
+    return;
+  }
+#endif
+  const std::size_t slot_size = 2 * G.column_size();
   if (ctx.batch < ctx.threads) {
     // Too few images to occupy every thread (inference latency): split each product instead.
     for (std::size_t n = 0; n < ctx.batch; ++n)
@@ -175,54 +198,85 @@ void conv2d_forward(const Ctx<T>& ctx, const T* x, T* y) {
   });
 }
 
+// dbias[c] += sum of one image's dy plane c.
+template <ConvGeometry G, class T>
+void add_bias_grad(const T* grad_out, T* dbias) {
+  for (std::size_t c = 0; c < G.out_channels; ++c) {
+    const T* plane = grad_out + c * G.out_pixels();
+    T sum = 0;
+    for (std::size_t p = 0; p < G.out_pixels(); ++p) sum += plane[p];
+    dbias[c] += sum;
+  }
+}
+
+// The generic backward for one image: dW and dbias into this thread's partial sums, dx written.
+template <ConvGeometry G, class T>
+void conv2d_backward_image(const T* weight, const T* image, const T* grad_out, T* grad_in, T* col,
+                           T* dweight) {
+  T* dcol = col + G.column_size();
+  if (grad_in) std::fill_n(grad_in, G.in_channels * G.in_pixels(), T(0));
+  for (std::size_t g = 0; g < G.groups; ++g) {
+    const T* group_in = image + g * G.in_per_group() * G.in_pixels();
+    const T* group_dy = grad_out + g * G.out_per_group() * G.out_pixels();
+    if constexpr (G.needs_im2col()) im2col<G>(group_in, col);
+    const T* columns = G.needs_im2col() ? col : group_in;  // [patch, Ho*Wo]
+    // dW_g[Cout/g, patch] += dy_g[Cout/g, Ho*Wo] * columns^T
+    gemm<T>(Op::none, Op::transpose, G.out_per_group(), G.patch(), G.out_pixels(), T(1), group_dy,
+            G.out_pixels(), columns, G.out_pixels(), T(1),
+            dweight + g * G.out_per_group() * G.patch(), G.patch());
+    if (!grad_in) continue;
+    T* group_dx = grad_in + g * G.in_per_group() * G.in_pixels();
+    // dcol[patch, Ho*Wo] = W_g^T * dy_g; written straight into dx when no im2col was needed
+    T* dcolumns = G.needs_im2col() ? dcol : group_dx;
+    gemm<T>(Op::transpose, Op::none, G.patch(), G.out_pixels(), G.out_per_group(), T(1),
+            weight + g * G.out_per_group() * G.patch(), G.patch(), group_dy, G.out_pixels(), T(0),
+            dcolumns, G.out_pixels());
+    if constexpr (G.needs_im2col()) col2im_add<G>(dcol, group_dx);
+  }
+}
+
 template <ConvGeometry G, class T>
 void conv2d_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
-  const T* weight = ctx.params;
-  const std::size_t slot_size = 2 * G.column_size() + G.weight_size() + G.out_channels;
-  const std::size_t slots = std::min(ctx.threads, ctx.batch);
-  for (std::size_t s = 0; s < slots; ++s)
-    std::fill_n(ctx.scratch + s * slot_size + 2 * G.column_size(), G.weight_size() + G.out_channels,
-                T(0));
-  parallel_for(slots, ctx.batch, [&](std::size_t n, std::size_t slot) {
-    T* col = ctx.scratch + slot * slot_size;
-    T* dcol = col + G.column_size();
-    T* dweight = dcol + G.column_size();  // this thread's partial sums
-    T* dbias = dweight + G.weight_size();
-    const T* image = x + n * G.in_channels * G.in_pixels();        // [Cin, H, W]
-    const T* grad_out = dy + n * G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
-    T* grad_in = dx ? dx + n * G.in_channels * G.in_pixels() : nullptr;
-    if (grad_in) std::fill_n(grad_in, G.in_channels * G.in_pixels(), T(0));
-    for (std::size_t g = 0; g < G.groups; ++g) {
-      const T* group_in = image + g * G.in_per_group() * G.in_pixels();
-      const T* group_dy = grad_out + g * G.out_per_group() * G.out_pixels();
-      if constexpr (G.needs_im2col()) im2col<G>(group_in, col);
-      const T* columns = G.needs_im2col() ? col : group_in;  // [patch, Ho*Wo]
-      // dW_g[Cout/g, patch] += dy_g[Cout/g, Ho*Wo] * columns^T
-      gemm<T>(Op::none, Op::transpose, G.out_per_group(), G.patch(), G.out_pixels(), T(1), group_dy,
-              G.out_pixels(), columns, G.out_pixels(), T(1),
-              dweight + g * G.out_per_group() * G.patch(), G.patch());
-      if (!grad_in) continue;
-      T* group_dx = grad_in + g * G.in_per_group() * G.in_pixels();
-      // dcol[patch, Ho*Wo] = W_g^T * dy_g; written straight into dx when no im2col was needed
-      T* dcolumns = G.needs_im2col() ? dcol : group_dx;
-      gemm<T>(Op::transpose, Op::none, G.patch(), G.out_pixels(), G.out_per_group(), T(1),
-              weight + g * G.out_per_group() * G.patch(), G.patch(), group_dy, G.out_pixels(), T(0),
-              dcolumns, G.out_pixels());
-      if constexpr (G.needs_im2col()) col2im_add<G>(dcol, group_dx);
+  constexpr std::size_t in_size = G.in_channels * G.in_pixels();     // [Cin, H, W]
+  constexpr std::size_t out_size = G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
+  constexpr std::size_t partial_size = G.weight_size() + G.out_channels;
+  constexpr bool direct = uses_direct_conv<G, T>();
+  // Work items: single images, or for the direct path groups of images whose weight gradient
+  // is reduced together.
+  std::size_t group = 1;
+#if STRATA_DIRECT_CONV
+  if constexpr (direct) group = direct_weight_grad_group<G>;
+#endif
+  const std::size_t items = (ctx.batch + group - 1) / group;
+  const std::size_t slots = std::min(ctx.threads, items);
+  // Scratch: [columns per thread | packed weights] then one partial dW+dbias per thread.
+  T* partials = ctx.scratch + (conv_scratch_size<G>(ctx.threads) - ctx.threads * partial_size);
+  std::fill_n(partials, slots * partial_size, T(0));
+#if STRATA_DIRECT_CONV
+  if constexpr (direct)
+    if (dx) direct_conv_backward_input<G>(ctx.threads, ctx.batch, ctx.params, dy, dx, ctx.scratch);
+#endif
+  parallel_for(slots, items, [&](std::size_t item, std::size_t slot) {
+    T* dweight = partials + slot * partial_size;  // this thread's partial sums
+    const std::size_t first = item * group, count = std::min(group, ctx.batch - first);
+    if constexpr (direct) {
+#if STRATA_DIRECT_CONV
+      direct_conv_weight_grad<G>(count, x + first * in_size, dy + first * out_size, dweight);
+#endif
+    } else {
+      conv2d_backward_image<G>(ctx.params, x + first * in_size, dy + first * out_size,
+                               dx ? dx + first * in_size : nullptr,
+                               ctx.scratch + slot * 2 * G.column_size(), dweight);
     }
     if constexpr (G.bias)
-      for (std::size_t c = 0; c < G.out_channels; ++c) {
-        const T* plane = grad_out + c * G.out_pixels();
-        T sum = 0;
-        for (std::size_t p = 0; p < G.out_pixels(); ++p) sum += plane[p];
-        dbias[c] += sum;
-      }
+      for (std::size_t n = first; n < first + count; ++n)
+        add_bias_grad<G>(dy + n * out_size, dweight + G.weight_size());
   });
   T* grads = ctx.grads;
   const std::size_t grad_size = G.weight_size() + (G.bias ? G.out_channels : 0);
-  std::copy_n(ctx.scratch + 2 * G.column_size(), grad_size, grads);
+  std::copy_n(partials, grad_size, grads);
   for (std::size_t s = 1; s < slots; ++s) {
-    const T* partial = ctx.scratch + s * slot_size + 2 * G.column_size();
+    const T* partial = partials + s * partial_size;
     for (std::size_t i = 0; i < grad_size; ++i) grads[i] += partial[i];
   }
 }

@@ -1,0 +1,306 @@
+// Direct convolution with AVX-512 for the commonest convolution of all: stride 1, one group,
+// output as large as the input (3x3 pad 1, 1x7 pad (0, 3), 5x5 pad 2, dilated "same" ...).
+//
+// Why not im2col + GEMM here: a 3x3 convolution with few output channels spends as long
+// writing and re-packing its nine-fold column matrix as multiplying it. With the output the
+// size of the input, every tap t of the kernel reads the input plane shifted by one constant
+// flat offset, so a plane is processed as one flat run of 16-float vectors, and each tap is a
+// masked load (the mask zeroes the lanes whose shifted pixel lies in the padding). Masks and
+// offsets are computed at compile time from the geometry.
+//
+// The input gradient is the same correlation run backwards (dx[i][p] = sum W[o][i][t] *
+// dy[o][p - offset_t]); the weight gradient reduces dy[o] * x[i] shifted, over the pixels of a
+// group of images, in registers.
+#pragma once
+
+#if defined(__AVX512F__)
+#define STRATA_DIRECT_CONV 1
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "strata/backend/cpu/parallel.hpp"
+
+namespace strata::backend::cpu {
+
+namespace direct {
+
+inline constexpr std::size_t lanes = 16;
+// Output-channel rows per forward/input-gradient tile, and 16-pixel vectors per tile:
+// 8 x 3 = 24 accumulators, leaving registers for the three input vectors and a broadcast.
+inline constexpr std::size_t tile_rows = 8;
+inline constexpr std::size_t tile_vectors = 3;
+// Pixels reduced per weight-gradient tile before its registers are summed horizontally.
+inline constexpr std::size_t reduction_pixels = 1024;
+
+// The accumulator arrays below live in registers only when every loop over them is fully
+// unrolled, which the compilers' heuristics do not always choose.
+#if defined(__clang__)
+#define STRATA_UNROLL _Pragma("unroll")
+#else
+#define STRATA_UNROLL _Pragma("GCC unroll 64")
+#endif
+
+// Offsets and lane masks of every tap, for a geometry whose output plane has the input's size.
+template <std::size_t Taps, std::size_t Vectors>
+struct TapTable {
+  std::array<std::ptrdiff_t, Taps> offset{};
+  // [tap][vector]: lanes whose shifted pixel lies inside the image (and inside the plane).
+  std::array<std::uint16_t, Taps * Vectors> mask{};
+};
+
+}  // namespace direct
+
+// Which convolutions take the direct path: the flat-offset trick needs stride 1 and an output
+// of the input's size; up to 25 taps keep the weight-gradient tile in registers.
+template <auto G>
+constexpr bool direct_conv_applies =
+    G.groups == 1 && G.stride_h == 1 && G.stride_w == 1 &&
+    G.out_height() == G.height&& G.out_width() == G.width&& G.kernel_h* G.kernel_w > 1 &&
+    G.kernel_h* G.kernel_w <= 25;
+
+template <auto G>
+struct DirectConvPlan {
+  static constexpr std::size_t taps = G.kernel_h * G.kernel_w;
+  static constexpr std::size_t pixels = G.height * G.width;
+  static constexpr std::size_t vectors = (pixels + direct::lanes - 1) / direct::lanes;
+  static constexpr std::uint16_t tail_mask =
+      pixels % direct::lanes == 0
+          ? 0xFFFF
+          : static_cast<std::uint16_t>((1u << (pixels % direct::lanes)) - 1);
+
+  // forward: output pixel p reads input p + offset (zero where the tap falls in the padding).
+  // backward: input pixel p receives from output p - offset, where that output pixel exists.
+  static constexpr direct::TapTable<taps, vectors> table(bool backward) {
+    direct::TapTable<taps, vectors> t{};
+    for (std::size_t ki = 0; ki < G.kernel_h; ++ki)
+      for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
+        const std::size_t tap = ki * G.kernel_w + kj;
+        const auto dh =
+            static_cast<std::ptrdiff_t>(ki * G.dilation_h) - static_cast<std::ptrdiff_t>(G.pad_h);
+        const auto dw =
+            static_cast<std::ptrdiff_t>(kj * G.dilation_w) - static_cast<std::ptrdiff_t>(G.pad_w);
+        const std::ptrdiff_t offset = dh * static_cast<std::ptrdiff_t>(G.width) + dw;
+        t.offset[tap] = backward ? -offset : offset;
+        for (std::size_t v = 0; v < vectors; ++v) {
+          std::uint16_t bits = 0;
+          for (std::size_t lane = 0; lane < direct::lanes; ++lane) {
+            const std::size_t p = v * direct::lanes + lane;
+            if (p >= pixels) continue;
+            const auto row = static_cast<std::ptrdiff_t>(p / G.width) + (backward ? -dh : dh);
+            const auto col = static_cast<std::ptrdiff_t>(p % G.width) + (backward ? -dw : dw);
+            if (row >= 0 && row < static_cast<std::ptrdiff_t>(G.height) && col >= 0 &&
+                col < static_cast<std::ptrdiff_t>(G.width))
+              bits = static_cast<std::uint16_t>(bits | (1u << lane));
+          }
+          t.mask[tap * vectors + v] = bits;
+        }
+      }
+    return t;
+  }
+  static constexpr auto forward_table = table(false);
+  static constexpr auto backward_table = table(true);
+};
+
+namespace direct {
+
+// out[r][v0*16 .. +Vectors*16) for Rows rows = sum over in-channels i and taps t of
+// packed[i][t][r] * in[i][p + offset_t], masked; the rows start from init[r] (bias) or zero.
+template <class Plan, std::size_t Rows, std::size_t Vectors, std::size_t InChannels>
+inline void correlate_tile(const TapTable<Plan::taps, Plan::vectors>& table, const float* packed,
+                           const float* in, float* out, std::size_t v0, const float* init) {
+  __m512 acc[Rows * Vectors];
+  STRATA_UNROLL
+  for (std::size_t a = 0; a < Rows * Vectors; ++a)
+    acc[a] = init ? _mm512_set1_ps(init[a / Vectors]) : _mm512_setzero_ps();
+  for (std::size_t i = 0; i < InChannels; ++i) {
+    const float* plane = in + i * Plan::pixels + v0 * lanes;
+    for (std::size_t t = 0; t < Plan::taps; ++t) {
+      const float* shifted = plane + table.offset[t];
+      const std::uint16_t* masks = table.mask.data() + t * Plan::vectors + v0;
+      __m512 x[Vectors];
+      STRATA_UNROLL
+      for (std::size_t j = 0; j < Vectors; ++j)
+        x[j] = _mm512_maskz_loadu_ps(masks[j], shifted + j * lanes);
+      const float* w = packed + (i * Plan::taps + t) * Rows;
+      STRATA_UNROLL
+      for (std::size_t a = 0; a < Rows * Vectors; ++a)
+        acc[a] = _mm512_fmadd_ps(_mm512_set1_ps(w[a / Vectors]), x[a % Vectors], acc[a]);
+    }
+  }
+  STRATA_UNROLL
+  for (std::size_t a = 0; a < Rows * Vectors; ++a) {
+    const std::size_t v = v0 + a % Vectors;
+    float* to = out + (a / Vectors) * Plan::pixels + v * lanes;
+    if (v + 1 == Plan::vectors)
+      _mm512_mask_storeu_ps(to, Plan::tail_mask, acc[a]);
+    else
+      _mm512_storeu_ps(to, acc[a]);
+  }
+}
+
+// Rows output planes of one image: every group of tile_vectors vectors, then the remainder.
+template <class Plan, std::size_t Rows, std::size_t InChannels>
+inline void correlate_rows(const TapTable<Plan::taps, Plan::vectors>& table, const float* packed,
+                           const float* in, float* out, const float* init) {
+  constexpr std::size_t full = Plan::vectors / tile_vectors * tile_vectors;
+  for (std::size_t v0 = 0; v0 < full; v0 += tile_vectors)
+    correlate_tile<Plan, Rows, tile_vectors, InChannels>(table, packed, in, out, v0, init);
+  if constexpr (Plan::vectors % tile_vectors != 0)
+    correlate_tile<Plan, Rows, Plan::vectors % tile_vectors, InChannels>(table, packed, in, out,
+                                                                         full, init);
+}
+
+// Weights as the tiles read them: for each tile of tile_rows output rows, [in][tap][row]. The
+// last tile holds the remaining rows, packed as densely. weight(o, i, t) gives W's entry.
+template <std::size_t OutChannels, std::size_t InChannels, std::size_t Taps, class Weight>
+inline void pack_weights(float* packed, Weight&& weight) {
+  for (std::size_t o0 = 0; o0 < OutChannels; o0 += tile_rows) {
+    const std::size_t rows = std::min(tile_rows, OutChannels - o0);
+    float* tile = packed + o0 * InChannels * Taps;
+    for (std::size_t i = 0; i < InChannels; ++i)
+      for (std::size_t t = 0; t < Taps; ++t)
+        for (std::size_t r = 0; r < rows; ++r)
+          tile[(i * Taps + t) * rows + r] = weight(o0 + r, i, t);
+  }
+}
+
+// One tile of output rows for one image; the tile index picks full or remainder rows.
+template <class Plan, std::size_t OutChannels, std::size_t InChannels>
+inline void correlate_image_tile(const TapTable<Plan::taps, Plan::vectors>& table,
+                                 const float* packed, const float* in, float* out, std::size_t tile,
+                                 const float* bias) {
+  constexpr std::size_t full_tiles = OutChannels / tile_rows;
+  const std::size_t o0 = tile * tile_rows;
+  const float* tile_weights = packed + o0 * InChannels * Plan::taps;
+  const float* init = bias ? bias + o0 : nullptr;
+  if (tile < full_tiles) {
+    correlate_rows<Plan, tile_rows, InChannels>(table, tile_weights, in, out + o0 * Plan::pixels,
+                                                init);
+  } else if constexpr (OutChannels % tile_rows != 0) {
+    correlate_rows<Plan, OutChannels % tile_rows, InChannels>(table, tile_weights, in,
+                                                              out + o0 * Plan::pixels, init);
+  }
+}
+
+template <std::size_t Channels>
+inline constexpr std::size_t tiles_of = (Channels + tile_rows - 1) / tile_rows;
+
+// dw[r][i][t] += sum over the images' pixels of dy[r][p] * x[i][p + offset_t], for Rows output
+// channels and one input channel i; images are image_stride_* apart.
+template <class Plan, std::size_t Rows>
+inline void weight_grad_tile(const float* dy, const float* x, std::size_t images,
+                             std::size_t dy_image_stride, std::size_t x_image_stride, float* dw,
+                             std::size_t dw_row_stride) {
+  constexpr auto& table = Plan::forward_table;
+  constexpr std::size_t taps = Plan::taps;
+  __m512 acc[Rows * taps];
+  STRATA_UNROLL
+  for (std::size_t a = 0; a < Rows * taps; ++a) acc[a] = _mm512_setzero_ps();
+  for (std::size_t n = 0; n < images; ++n) {
+    const float* grad = dy + n * dy_image_stride;
+    const float* plane = x + n * x_image_stride;
+    for (std::size_t v = 0; v < Plan::vectors; ++v) {
+      // The shifted x is already zero past the plane; the mask keeps the last plane's load
+      // inside the buffer.
+      const std::uint16_t valid = v + 1 == Plan::vectors ? Plan::tail_mask : 0xFFFF;
+      __m512 d[Rows];
+      STRATA_UNROLL
+      for (std::size_t r = 0; r < Rows; ++r)
+        d[r] = _mm512_maskz_loadu_ps(valid, grad + r * Plan::pixels + v * lanes);
+      STRATA_UNROLL
+      for (std::size_t t = 0; t < taps; ++t) {
+        const __m512 shifted = _mm512_maskz_loadu_ps(table.mask[t * Plan::vectors + v],
+                                                     plane + v * lanes + table.offset[t]);
+        STRATA_UNROLL
+        for (std::size_t r = 0; r < Rows; ++r)
+          acc[r * taps + t] = _mm512_fmadd_ps(d[r], shifted, acc[r * taps + t]);
+      }
+    }
+  }
+  STRATA_UNROLL
+  for (std::size_t a = 0; a < Rows * taps; ++a)
+    dw[(a / taps) * dw_row_stride + a % taps] += _mm512_reduce_add_ps(acc[a]);
+}
+
+}  // namespace direct
+
+// Scratch: the packed weights, shared by all threads.
+template <auto G>
+constexpr std::size_t direct_conv_scratch_size() {
+  return G.out_channels * G.in_channels * G.kernel_h * G.kernel_w;
+}
+
+template <auto G>
+void direct_conv_forward(std::size_t threads, std::size_t batch, const float* weight,
+                         const float* bias, const float* x, float* y, float* packed) {
+  using Plan = DirectConvPlan<G>;
+  constexpr std::size_t taps = Plan::taps, cin = G.in_channels, cout = G.out_channels;
+  direct::pack_weights<cout, cin, taps>(packed, [&](std::size_t o, std::size_t i, std::size_t t) {
+    return weight[(o * cin + i) * taps + t];  // W[Cout, Cin, kh, kw]
+  });
+  constexpr std::size_t tiles = direct::tiles_of<cout>;
+  parallel_for(threads, batch * tiles, [&](std::size_t item, std::size_t) {
+    const std::size_t n = item / tiles;
+    direct::correlate_image_tile<Plan, cout, cin>(Plan::forward_table, packed,
+                                                  x + n * cin * Plan::pixels,   // [Cin, H, W]
+                                                  y + n * cout * Plan::pixels,  // [Cout, H, W]
+                                                  item % tiles, bias);
+  });
+}
+
+// dx[n] = correlation of dy[n] with W read as [Cin][Cout] and the taps reversed (offsets
+// negated): written, not accumulated.
+template <auto G>
+void direct_conv_backward_input(std::size_t threads, std::size_t batch, const float* weight,
+                                const float* dy, float* dx, float* packed) {
+  using Plan = DirectConvPlan<G>;
+  constexpr std::size_t taps = Plan::taps, cin = G.in_channels, cout = G.out_channels;
+  direct::pack_weights<cin, cout, taps>(packed, [&](std::size_t i, std::size_t o, std::size_t t) {
+    return weight[(o * cin + i) * taps + t];
+  });
+  constexpr std::size_t tiles = direct::tiles_of<cin>;
+  parallel_for(threads, batch * tiles, [&](std::size_t item, std::size_t) {
+    const std::size_t n = item / tiles;
+    direct::correlate_image_tile<Plan, cin, cout>(Plan::backward_table, packed,
+                                                  dy + n * cout * Plan::pixels,  // [Cout, H, W]
+                                                  dx + n * cin * Plan::pixels,   // [Cin, H, W]
+                                                  item % tiles, nullptr);
+  });
+}
+
+// Images reduced together by one weight-gradient tile: enough pixels to amortise the
+// horizontal sums, few enough that the group's planes stay in cache.
+template <auto G>
+constexpr std::size_t direct_weight_grad_group = std::max<std::size_t>(1, direct::reduction_pixels /
+                                                                              (G.height * G.width));
+
+// Adds this group of images' weight gradient (and bias gradient) to dw [Cout, Cin, kh, kw].
+template <auto G>
+void direct_conv_weight_grad(std::size_t images, const float* x, const float* dy, float* dw) {
+  using Plan = DirectConvPlan<G>;
+  constexpr std::size_t taps = Plan::taps, cin = G.in_channels, cout = G.out_channels;
+  // Rows x taps accumulators: about 27 of the 32 registers.
+  constexpr std::size_t rows = std::clamp<std::size_t>(27 / taps, 1, 8);
+  constexpr std::size_t x_stride = cin * Plan::pixels, dy_stride = cout * Plan::pixels;
+  for (std::size_t o0 = 0; o0 < cout; o0 += rows)
+    for (std::size_t i = 0; i < cin; ++i) {
+      const float* grad = dy + o0 * Plan::pixels;
+      const float* plane = x + i * Plan::pixels;
+      float* to = dw + (o0 * cin + i) * taps;
+      if (o0 + rows <= cout)
+        direct::weight_grad_tile<Plan, rows>(grad, plane, images, dy_stride, x_stride, to,
+                                             cin * taps);
+      else if constexpr (cout % rows != 0)
+        direct::weight_grad_tile<Plan, cout % rows>(grad, plane, images, dy_stride, x_stride, to,
+                                                    cin * taps);
+    }
+}
+
+}  // namespace strata::backend::cpu
+
+#endif  // __AVX512F__
