@@ -153,6 +153,18 @@ TEST_CASE("conv: the direct path's full and partial tiles (20 channels from 10, 
       ref::conv({.out = 9, .kh = 3, .kw = 3, .ph = 1, .pw = 1, .bias = false}), {.batch = 9});
 }
 
+TEST_CASE("conv: the direct depthwise path (3x3 with bias, 5x5 without)") {
+  // Stride-1 same-size depthwise convolutions take the direct path with AVX-512: 99 pixels are
+  // 7 vectors, a remainder tile; the weight gradient reduces the whole batch per channel.
+  using B = st::Conv2d<12, 3, st::Pad<1>, st::Groups<12>>::bind<Shape<12, 9, 11>>;
+  stt::check_layer<B>({{12, 9, 11}, 12 * 9 + 12, 12 * 9 * 99},
+                      ref::conv({.out = 12, .kh = 3, .kw = 3, .ph = 1, .pw = 1, .groups = 12}));
+  using Wide = st::Conv2d<5, 5, st::Pad<2>, st::Groups<5>, st::NoBias>::bind<Shape<5, 12, 12>>;
+  stt::check_layer<Wide>(
+      {{5, 12, 12}, 5 * 25, 5 * 25 * 144},
+      ref::conv({.out = 5, .kh = 5, .kw = 5, .ph = 2, .pw = 2, .groups = 5, .bias = false}));
+}
+
 TEST_CASE("conv_5x5") {
   using B = st::Conv2d<2, 5, st::Pad<2>>::bind<Shape<1, 8, 8>>;
   stt::check_golden<B>("conv_5x5");

@@ -139,6 +139,14 @@ constexpr bool uses_direct_conv() {
   return false;
 #endif
 }
+template <ConvGeometry G, class T>
+constexpr bool uses_direct_depthwise() {
+#if STRATA_DIRECT_CONV
+  return std::is_same_v<T, float> && direct_depthwise_applies<G>;
+#else
+  return false;
+#endif
+}
 
 // Per thread: a column matrix, its gradient, and a private weight+bias gradient; the direct
 // path needs its packed weights beside the private gradients instead of the columns.
@@ -178,9 +186,13 @@ void conv2d_forward(const Ctx<T>& ctx, const T* x, T* y) {
   constexpr std::size_t in_size = G.in_channels * G.in_pixels();     // [Cin, H, W]
   constexpr std::size_t out_size = G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
 #if STRATA_DIRECT_CONV
+  const T* bias = G.bias ? ctx.params + G.weight_size() : nullptr;
   if constexpr (uses_direct_conv<G, T>()) {
-    direct_conv_forward<G>(ctx.threads, ctx.batch, ctx.params,
-                           G.bias ? ctx.params + G.weight_size() : nullptr, x, y, ctx.scratch);
+    direct_conv_forward<G>(ctx.threads, ctx.batch, ctx.params, bias, x, y, ctx.scratch);
+    return;
+  }
+  if constexpr (uses_direct_depthwise<G, T>()) {
+    direct_depthwise_forward<G>(ctx.threads, ctx.batch, ctx.params, bias, x, y);
     return;
   }
 #endif
@@ -240,6 +252,13 @@ void conv2d_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
   constexpr std::size_t in_size = G.in_channels * G.in_pixels();     // [Cin, H, W]
   constexpr std::size_t out_size = G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
   constexpr std::size_t partial_size = G.weight_size() + G.out_channels;
+#if STRATA_DIRECT_CONV
+  if constexpr (uses_direct_depthwise<G, T>()) {
+    direct_depthwise_backward<G>(ctx.threads, ctx.batch, ctx.params, x, dy, dx, ctx.grads,
+                                 G.bias ? ctx.grads + G.weight_size() : nullptr);
+    return;
+  }
+#endif
   constexpr bool direct = uses_direct_conv<G, T>();
   // Work items: single images, or for the direct path groups of images whose weight gradient
   // is reduced together.

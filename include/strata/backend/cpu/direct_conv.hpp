@@ -22,6 +22,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <numeric>
 
 #include "strata/backend/cpu/parallel.hpp"
 
@@ -36,6 +37,8 @@ inline constexpr std::size_t tile_rows = 8;
 inline constexpr std::size_t tile_vectors = 3;
 // Pixels reduced per weight-gradient tile before its registers are summed horizontally.
 inline constexpr std::size_t reduction_pixels = 1024;
+// 16-pixel vectors per depthwise tile: eight accumulators cover the FMA latency.
+inline constexpr std::size_t depthwise_vectors = 8;
 
 // The accumulator arrays below live in registers only when every loop over them is fully
 // unrolled, which the compilers' heuristics do not always choose.
@@ -55,13 +58,21 @@ struct TapTable {
 
 }  // namespace direct
 
-// Which convolutions take the direct path: the flat-offset trick needs stride 1 and an output
-// of the input's size; up to 25 taps keep the weight-gradient tile in registers.
+// The flat-offset trick needs stride 1 and an output of the input's size; up to 25 taps keep
+// a weight-gradient tile in registers.
 template <auto G>
-constexpr bool direct_conv_applies =
-    G.groups == 1 && G.stride_h == 1 && G.stride_w == 1 &&
-    G.out_height() == G.height&& G.out_width() == G.width&& G.kernel_h* G.kernel_w > 1 &&
-    G.kernel_h* G.kernel_w <= 25;
+constexpr bool direct_geometry() {
+  const std::size_t taps = G.kernel_h * G.kernel_w;
+  return G.stride_h == 1 && G.stride_w == 1 && G.out_height() == G.height &&
+         G.out_width() == G.width && taps > 1 && taps <= 25;
+}
+
+// Dense convolutions, and depthwise ones (one input and one output channel per group).
+template <auto G>
+constexpr bool direct_conv_applies = G.groups == 1 && direct_geometry<G>();
+template <auto G>
+constexpr bool direct_depthwise_applies = G.groups > 1 && G.groups == G.in_channels&& G.groups ==
+                                                              G.out_channels&& direct_geometry<G>();
 
 template <auto G>
 struct DirectConvPlan {
@@ -299,6 +310,91 @@ void direct_conv_weight_grad(std::size_t images, const float* x, const float* dy
         direct::weight_grad_tile<Plan, cout % rows>(grad, plane, images, dy_stride, x_stride, to,
                                                     cin * taps);
     }
+}
+
+namespace direct {
+
+// One depthwise plane, Vectors vectors from v0: out[p] = init + sum_t w[t] * in[p + offset_t].
+template <class Plan, std::size_t Vectors>
+inline void depthwise_tile(const TapTable<Plan::taps, Plan::vectors>& table, const float* w,
+                           const float* in, float* out, std::size_t v0, float init) {
+  __m512 acc[Vectors];
+  STRATA_UNROLL
+  for (std::size_t j = 0; j < Vectors; ++j) acc[j] = _mm512_set1_ps(init);
+  for (std::size_t t = 0; t < Plan::taps; ++t) {
+    const __m512 weight = _mm512_set1_ps(w[t]);
+    const float* shifted = in + v0 * lanes + table.offset[t];
+    const std::uint16_t* masks = table.mask.data() + t * Plan::vectors + v0;
+    STRATA_UNROLL
+    for (std::size_t j = 0; j < Vectors; ++j)
+      acc[j] =
+          _mm512_fmadd_ps(weight, _mm512_maskz_loadu_ps(masks[j], shifted + j * lanes), acc[j]);
+  }
+  STRATA_UNROLL
+  for (std::size_t j = 0; j < Vectors; ++j) {
+    float* to = out + (v0 + j) * lanes;
+    if (v0 + j + 1 == Plan::vectors)
+      _mm512_mask_storeu_ps(to, Plan::tail_mask, acc[j]);
+    else
+      _mm512_storeu_ps(to, acc[j]);
+  }
+}
+
+template <class Plan>
+inline void depthwise_plane(const TapTable<Plan::taps, Plan::vectors>& table, const float* w,
+                            const float* in, float* out, float init) {
+  constexpr std::size_t full = Plan::vectors / depthwise_vectors * depthwise_vectors;
+  for (std::size_t v0 = 0; v0 < full; v0 += depthwise_vectors)
+    depthwise_tile<Plan, depthwise_vectors>(table, w, in, out, v0, init);
+  if constexpr (Plan::vectors % depthwise_vectors != 0)
+    depthwise_tile<Plan, Plan::vectors % depthwise_vectors>(table, w, in, out, full, init);
+}
+
+}  // namespace direct
+
+// Depthwise: y[n][c] = x[n][c] correlated with W[c] (+ bias[c]), one plane per work item.
+template <auto G>
+void direct_depthwise_forward(std::size_t threads, std::size_t batch, const float* weight,
+                              const float* bias, const float* x, float* y) {
+  using Plan = DirectConvPlan<G>;
+  parallel_for(threads, batch * G.out_channels, [&](std::size_t plane, std::size_t) {
+    const std::size_t c = plane % G.out_channels;
+    direct::depthwise_plane<Plan>(Plan::forward_table, weight + c * Plan::taps,
+                                  x + plane * Plan::pixels,  // [H, W]
+                                  y + plane * Plan::pixels,  // [H, W]
+                                  bias ? bias[c] : 0.0f);
+  });
+}
+
+// dx[n][c] = dy[n][c] correlated backwards with W[c]; dW[c] and dbias[c] reduce dy[n][c] (times
+// x[n][c] shifted) over the whole batch in registers, one channel per work item, so no partial
+// sums are needed and the result does not depend on the thread count.
+template <auto G>
+void direct_depthwise_backward(std::size_t threads, std::size_t batch, const float* weight,
+                               const float* x, const float* dy, float* dx, float* dweight,
+                               float* dbias) {
+  using Plan = DirectConvPlan<G>;
+  constexpr std::size_t channels = G.out_channels, taps = Plan::taps;
+  if (dx)
+    parallel_for(threads, batch * channels, [&](std::size_t plane, std::size_t) {
+      direct::depthwise_plane<Plan>(Plan::backward_table, weight + (plane % channels) * taps,
+                                    dy + plane * Plan::pixels,  // [H, W]
+                                    dx + plane * Plan::pixels,  // [H, W]
+                                    0.0f);
+    });
+  parallel_for(threads, channels, [&](std::size_t c, std::size_t) {
+    std::fill_n(dweight + c * taps, taps, 0.0f);
+    direct::weight_grad_tile<Plan, 1>(dy + c * Plan::pixels, x + c * Plan::pixels, batch,
+                                      channels * Plan::pixels, channels * Plan::pixels,
+                                      dweight + c * taps, taps);
+    if (!dbias) return;
+    float sum = 0;
+    for (std::size_t n = 0; n < batch; ++n) {
+      const float* plane = dy + (n * channels + c) * Plan::pixels;  // [H, W]
+      sum = std::accumulate(plane, plane + Plan::pixels, sum);
+    }
+    dbias[c] = sum;
+  });
 }
 
 }  // namespace strata::backend::cpu
