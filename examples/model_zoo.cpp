@@ -12,8 +12,10 @@
 
 #include <strata/models/alexnet.hpp>
 #include <strata/models/googlenet.hpp>
+#include <strata/models/inception_v3.hpp>
 #include <strata/models/resnet.hpp>
 #include <strata/models/vgg.hpp>
+#include <strata/models/zfnet.hpp>
 #include <strata/strata.hpp>
 
 namespace st = strata;
@@ -55,19 +57,22 @@ int main(int argc, char** argv) {
   }
   if (model == "simplecnn") return show<st::models::SimpleCNN<>>(model);
   if (model == "alexnet") return show<st::models::AlexNet<>>(model);
+  if (model == "zfnet") return show<st::models::ZFNet<>>(model);
   if (model == "vgg11") return show<st::models::VGG11<>>(model);
   if (model == "vgg16") return show<st::models::VGG16<>>(model);
   if (model == "vgg16_bn") return show<st::models::VGG16BN<>>(model);
   if (model == "googlenet") return show<st::models::GoogLeNet<>>(model);
+  if (model == "inception_v3") return show<st::models::InceptionV3<>>(model);
   if (model == "resnet18") return show<st::models::ResNet18<>>(model);
   if (model == "resnet34") return show<st::models::ResNet34<>>(model);
   if (model == "resnet50") return show<st::models::ResNet50<>>(model);
   if (model == "resnet101") return show<st::models::ResNet101<>>(model);
   if (model == "resnet152") return show<st::models::ResNet152<>>(model);
   if (model == "se_resnet50") return show<st::models::SEResNet50<>>(model);
-  std::fprintf(stderr,
-               "model_zoo: unknown model '%s'; one of simplecnn alexnet vgg11 vgg16 vgg16_bn "
-               "googlenet resnet18 resnet34 resnet50 resnet101 resnet152 se_resnet50\n",
-               model.c_str());
+  std::fprintf(
+      stderr,
+      "model_zoo: unknown model '%s'; one of simplecnn alexnet zfnet vgg11 vgg16 vgg16_bn "
+      "googlenet inception_v3 resnet18 resnet34 resnet50 resnet101 resnet152 se_resnet50\n",
+      model.c_str());
   return 2;
 }

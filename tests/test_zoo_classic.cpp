@@ -13,6 +13,7 @@
 #include <strata/models/alexnet.hpp>
 #include <strata/models/lenet.hpp>
 #include <strata/models/vgg.hpp>
+#include <strata/models/zfnet.hpp>
 
 #include "zoo_reference.hpp"
 
@@ -34,6 +35,22 @@ static_assert(models::AlexNetPaper<>::parameter_count == 60'965'224);
 static_assert(models::AlexNetPaper<>::macs == 724'406'816);
 static_assert(
     std::same_as<models::AlexNetPaper<>::layer<0>::layer<3>::output_shape, st::Shape<96, 27, 27>>);
+// ZFNet (figure 3 of Zeiler & Fergus): conv1 96*3*7*7 + 96 = 14,208; conv2 256*96*5*5 + 256 =
+// 614,656; conv3 384*256*3*3 + 384 = 885,120; conv4 384*384*3*3 + 384 = 1,327,488; conv5
+// 256*384*3*3 + 256 = 884,992; fc6 9216*4096 + 4096 = 37,752,832; fc7 4096*4096 + 4096 =
+// 16,781,312; fc8 4096*1000 + 1000 = 4,097,000.
+static_assert(models::ZFNet<>::parameter_count == 62'357'608);
+// 96*147*110*110 + 256*2400*26*26 + (384*2304 + 384*3456 + 256*3456)*13*13 + 9216*4096 +
+// 4096*4096 + 4096*1000.
+static_assert(models::ZFNet<>::macs == 1'168'032'896);
+// The paper's feature-map sizes: 110 after conv1, 55 after pool1, 26 after conv2, 13 after
+// pool2, 6 after pool5.
+using ZFFeatures = models::ZFNet<>::layer<0>;
+static_assert(std::same_as<ZFFeatures::layer<0>::output_shape, st::Shape<96, 110, 110>>);
+static_assert(std::same_as<ZFFeatures::layer<2>::output_shape, st::Shape<96, 55, 55>>);
+static_assert(std::same_as<ZFFeatures::layer<4>::output_shape, st::Shape<256, 26, 26>>);
+static_assert(std::same_as<ZFFeatures::layer<6>::output_shape, st::Shape<256, 13, 13>>);
+static_assert(std::same_as<ZFFeatures::output_shape, st::Shape<256, 6, 6>>);
 
 static_assert(models::AlexNet<>::parameter_count == 61'100'840);
 static_assert(models::AlexNet<>::macs == 714'188'480);
@@ -78,7 +95,8 @@ TEST_CASE("vgg-11 on 32x32 images: eval forward is finite") {
   strata::test::check_eval_forward_is_finite<Net>();
 }
 
-TEST_CASE("lenet-5 and the paper's alexnet (LRN, grouped convolutions) run") {
+TEST_CASE("lenet-5, the paper's alexnet (LRN, grouped convolutions) and zfnet run") {
   strata::test::check_eval_forward_is_finite<models::LeNet5<>>();
   strata::test::check_eval_forward_is_finite<models::AlexNetPaper<10, st::Input<3, 99, 99>>>();
+  strata::test::check_eval_forward_is_finite<models::ZFNet<10, st::Input<3, 99, 99>>>();
 }

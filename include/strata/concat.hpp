@@ -1,6 +1,7 @@
 // Concat<Branches...>: every branch sees the same input; their outputs are concatenated along
 // channels (torch.cat(dim=1)), as in Inception modules. Spatial sizes must agree. Parameters:
-// branch i's under the prefix "branch<i+1>" (torchvision's Inception naming).
+// branch i's under the prefix "branch<i+1>" (torchvision's GoogLeNet naming), or under the
+// branch's own name when it is Named<...> or Unprefixed<...> (Inception-v3's).
 #pragma once
 
 #include <algorithm>
@@ -54,6 +55,8 @@ struct bound_concat {
     (std::make_index_sequence<branch_count>{});
   }();
   static_assert(spatial_ok);
+  static_assert((auxiliary_sites_t<typename Branches::template bind<In>>::size + ...) == 0,
+                "Concat: an AuxiliaryHead must be on the network's chain, not inside a branch");
 
   static constexpr std::array<std::size_t, branch_count> out_sizes{
       Branches::template bind<In>::output_shape::size...};
@@ -96,9 +99,9 @@ struct bound_concat {
     std::size_t next = 0, number = 1;
     (
         [&] {
-          const Name prefix = Name("branch").numbered(number++);
-          for (ParamSpec spec :
-               specs_of(std::type_identity<typename Branches::template bind<In>>{})) {
+          using B = typename Branches::template bind<In>;
+          const Name prefix = child_prefix<B>(Name("branch").numbered(number++));
+          for (ParamSpec spec : specs_of(std::type_identity<B>{})) {
             spec.name = spec.name.prefixed(prefix.view());
             all[next++] = spec;
           }

@@ -8,12 +8,16 @@
 //       branch2: BasicConv2d 1x1 (C3Reduce) -> BasicConv2d 3x3 pad 1 (C3)
 //       branch3: BasicConv2d 1x1 (C5Reduce) -> BasicConv2d 3x3 pad 1 (C5)
 //       branch4: MaxPool2d 3, stride 1, pad 1, ceil -> BasicConv2d 1x1 (PoolProj)
+//   InceptionAuxV1<Classes>: GoogLeNet's auxiliary classifier (aux1, aux2; for AuxiliaryHead).
 #pragma once
 
 #include "strata/activation.hpp"
 #include "strata/batchnorm.hpp"
 #include "strata/concat.hpp"
 #include "strata/conv2d.hpp"
+#include "strata/dropout.hpp"
+#include "strata/flatten.hpp"
+#include "strata/linear.hpp"
 #include "strata/named.hpp"
 #include "strata/pooling.hpp"
 #include "strata/sequential.hpp"
@@ -35,5 +39,14 @@ using InceptionV1 =
     Concat<BasicConv2d<C1, 1>, Sequential<BasicConv2d<C3Reduce, 1>, BasicConv2d<C3, 3, Pad<1>>>,
            Sequential<BasicConv2d<C5Reduce, 1>, BasicConv2d<C5, 3, Pad<1>>>,
            Sequential<MaxPool2d<3, Stride<1>, Pad<1>, CeilMode>, BasicConv2d<PoolProj, 1>>>;
+
+// torchvision's googlenet InceptionAux: the adaptive pooling to 4x4 fixes fc1's input at
+// 128 * 4 * 4 = 2048 whatever the input size.
+template <std::size_t Classes>
+using InceptionAuxV1 = Sequential<AdaptiveAvgPool2d<4>,                           // Cx4x4
+                                  Named<"conv", BasicConv2d<128, 1>>,             // 128x4x4
+                                  Flatten,                                        // 2048
+                                  Named<"fc1", Linear<1024>>, ReLU, Dropout<70>,  // 1024
+                                  Named<"fc2", Linear<Classes>>>;                 // Classes
 
 }  // namespace strata

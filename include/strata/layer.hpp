@@ -42,8 +42,10 @@ struct Name {
   }
   constexpr std::string_view view() const { return {text, length}; }
 
-  // "<prefix>.<name>", the key PyTorch's state_dict uses for a child module's tensor.
+  // "<prefix>.<name>", the key PyTorch's state_dict uses for a child module's tensor; an empty
+  // prefix leaves the name as it is (a child whose tensors PyTorch keeps in its parent's scope).
   constexpr Name prefixed(std::string_view prefix) const {
+    if (prefix.empty()) return *this;
     Name out;
     for (char c : prefix) out.push(c);
     out.push('.');
@@ -120,6 +122,59 @@ struct Ctx {
     return c;
   }
 };
+
+// Where a network keeps its auxiliary classifiers' logits (AuxiliaryHead, auxiliary.hpp): Head
+// is the bound AuxiliaryHead, Offset the per-sample offset of its saved state in the saved state
+// of the container that lists the site. A bound layer that holds auxiliary heads declares them
+// as `using auxiliary_sites = site_list<...>`, in network order; others declare nothing.
+template <std::size_t Offset, class Head>
+struct auxiliary_site {
+  static constexpr std::size_t offset = Offset;
+  using head = Head;
+};
+
+template <class... Sites>
+struct site_list {
+  static constexpr std::size_t size = sizeof...(Sites);
+};
+
+namespace detail {
+
+template <class B>
+struct sites_of {
+  using type = site_list<>;
+};
+template <class B>
+requires requires {
+  typename B::auxiliary_sites;
+}
+struct sites_of<B> {
+  using type = typename B::auxiliary_sites;
+};
+
+template <std::size_t By, class List>
+struct shift_sites;
+template <std::size_t By, std::size_t... Offsets, class... Heads>
+struct shift_sites<By, site_list<auxiliary_site<Offsets, Heads>...>> {
+  using type = site_list<auxiliary_site<Offsets + By, Heads>...>;
+};
+
+template <class A, class B>
+struct join_sites;
+template <class... A, class... B>
+struct join_sites<site_list<A...>, site_list<B...>> {
+  using type = site_list<A..., B...>;
+};
+
+}  // namespace detail
+
+template <class B>
+using auxiliary_sites_t = typename detail::sites_of<B>::type;
+
+// Bound layer B's auxiliary sites with their offsets moved by By (B's saved state starts By
+// elements per sample into its container's).
+template <std::size_t By, class B>
+using shifted_sites_t = typename detail::shift_sites<By, auxiliary_sites_t<B>>::type;
 
 template <class B>
 concept BoundLayer = requires {

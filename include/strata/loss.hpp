@@ -34,19 +34,26 @@ struct Loss {
 
 struct CrossEntropyOptions {
   double label_smoothing = 0.0;
+  // Scales the value and the gradient: one term of a weighted sum of losses, e.g. torchvision's
+  // GoogLeNet recipe main + 0.3 * (aux1 + aux2) (see auxiliary.hpp).
+  double weight = 1.0;
 };
 
-// Returns the mean loss over the batch and writes d(loss)/d(logits) into grad.
+// Returns weight times the mean loss over the batch and writes its gradient with respect to the
+// logits into grad.
 template <class T>
 double softmax_cross_entropy(const T* logits, std::size_t batch, std::size_t classes,
-                             std::span<const std::int32_t> labels, double label_smoothing,
-                             T* grad) {
+                             std::span<const std::int32_t> labels, double label_smoothing, T* grad,
+                             double weight = 1.0) {
   if (labels.size() != batch)
     throw std::invalid_argument("cross_entropy: got " + std::to_string(labels.size()) +
                                 " labels for a batch of " + std::to_string(batch));
   if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
     throw std::invalid_argument("cross_entropy: label_smoothing must be in [0, 1], got " +
                                 std::to_string(label_smoothing));
+  if (!std::isfinite(weight))
+    throw std::invalid_argument("cross_entropy: weight must be finite, got " +
+                                std::to_string(weight));
   const double on_target = 1.0 - label_smoothing, uniform = label_smoothing / double(classes);
   double total = 0;
   for (std::size_t n = 0; n < batch; ++n) {
@@ -66,12 +73,12 @@ double softmax_cross_entropy(const T* logits, std::size_t batch, std::size_t cla
       const double log_p = double(row[k]) - log_sum;
       smoothed -= log_p;
       const double target = uniform + (k == static_cast<std::size_t>(label) ? on_target : 0.0);
-      grad_row[k] = static_cast<T>((std::exp(log_p) - target) / double(batch));
+      grad_row[k] = static_cast<T>(weight * (std::exp(log_p) - target) / double(batch));
     }
     total +=
         on_target * (log_sum - double(row[label])) + label_smoothing * smoothed / double(classes);
   }
-  return total / double(batch);
+  return weight * total / double(batch);
 }
 
 template <class S, class T>
@@ -79,7 +86,7 @@ Loss cross_entropy(const Output<S, T>& logits, std::span<const std::int32_t> lab
                    CrossEntropyOptions options = {}) {
   static_assert(S::rank == 1, "cross_entropy: the network's output must be flat, Shape<classes>");
   const double value = softmax_cross_entropy(logits.data, logits.batch, S::size, labels,
-                                             options.label_smoothing, logits.grad);
+                                             options.label_smoothing, logits.grad, options.weight);
   return {value, logits.grad};
 }
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "strata/backend/cpu/elementwise.hpp"
@@ -106,8 +107,21 @@ class Model<Net, cpu> {
     reserve(batch);
     batch_ = batch;
     backend::cpu::copy(threads_, input.size(), input.data(), input_data());
+    // The backward of this pass runs in the same mode, whatever train()/eval() does meanwhile.
+    pass_training_ = training_;
     Net::forward(context(), input_data(), output_data());
     return {output_data(), output_grad(), batch_};
+  }
+
+  // The logits of each AuxiliaryHead of the last (training) forward, in network order, with the
+  // gradient slots a loss writes into: auto [aux1, aux2] = model.auxiliary_outputs();
+  // Model::backward adds each head's gradient into the main path (auxiliary.hpp).
+  auto auxiliary_outputs() {
+    if (batch_ == 0 || !pass_training_)
+      throw std::logic_error(
+          "Model::auxiliary_outputs: the auxiliary heads run only in a training-mode forward; "
+          "call train() and forward() first");
+    return outputs_at(auxiliary_sites_t<Net>{});
   }
 
   // Backpropagates the loss computed from this model's last output; writes every gradient.
@@ -161,6 +175,17 @@ class Model<Net, cpu> {
     arena_.resize(input_size_ + 2 * output_size_ + saved_size_ +
                   Net::scratch_size(capacity_, threads_));
   }
+  template <class... Sites>
+  auto outputs_at(site_list<Sites...>) {
+    return std::tuple{Output<typename Sites::head::logits_shape>{
+        Sites::head::logits(saved_at<Sites>(), batch_),
+        Sites::head::logit_grads(saved_at<Sites>(), batch_), batch_}...};
+  }
+  template <class Site>
+  float* saved_at() {
+    return saved_data() + Site::offset * batch_;
+  }
+
   Ctx<float> context() {
     return {.params = params_.data(),
             .grads = grads_.data(),
@@ -169,7 +194,7 @@ class Model<Net, cpu> {
             .buffers = buffers_.data(),
             .batch = batch_,
             .threads = threads_,
-            .training = training_,
+            .training = pass_training_,
             .rng = &rng_};
   }
   float* input_data() { return arena_.data(); }
@@ -185,7 +210,7 @@ class Model<Net, cpu> {
   Rng rng_;
   std::size_t capacity_ = 0, batch_ = 0, threads_ = 0;
   std::size_t input_size_ = 0, output_size_ = 0, saved_size_ = 0;
-  bool training_ = true;
+  bool training_ = true, pass_training_ = true;
 };
 
 }  // namespace strata

@@ -30,13 +30,27 @@ struct Named : layer_spec {
   };
 };
 
-// The prefix a container gives child `index`'s parameter names: its Named name, if any.
+// Unprefixed<Spec>: Spec's parameters keep their own names, with no prefix from the container,
+// for PyTorch modules that hold a branch's layers as their own direct children (torchvision's
+// Inception-v3 blocks: "branch5x5_1.conv.weight", not "branch2.0.conv.weight").
+template <class Spec>
+struct Unprefixed : layer_spec {
+  static_assert(LayerSpec<Spec>, "Unprefixed<Spec>: Spec must be a strata layer or block");
+
+  template <class In>
+  struct bind : Spec::template bind<In> {
+    static constexpr std::string_view child_name{};
+  };
+};
+
+// The prefix a container gives a child's parameter names: its Named name if it has one, else
+// the container's own choice (a Sequential's index, a Concat's "branch<i+1>").
 template <class Bound>
-constexpr Name child_prefix(std::size_t index) {
+constexpr Name child_prefix(Name otherwise) {
   if constexpr (requires { Bound::child_name; })
     return Name(Bound::child_name);
   else
-    return Name{}.numbered(index);
+    return otherwise;
 }
 
 }  // namespace strata

@@ -60,6 +60,8 @@ struct bound_residual {
   static constexpr bool identity = std::is_same_v<shortcut, typename Identity::template bind<In>>;
   static constexpr bool has_post = !std::is_same_v<Post, Identity>;
   static_assert(same_shape<typename body::output_shape, typename shortcut::output_shape>());
+  static_assert(auxiliary_sites_t<body>::size + auxiliary_sites_t<shortcut>::size == 0,
+                "Residual: an AuxiliaryHead must be on the network's chain, not inside a block");
   static_assert(post::parameter_count == 0 && post::saved_per_sample == 0,
                 "Residual: the activation after the addition must have no parameters or state");
 

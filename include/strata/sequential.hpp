@@ -77,6 +77,18 @@ struct bound_sequence<type_list<In, Bound...>> {
   using type = bound_sequential<In, Bound...>;
 };
 
+// The auxiliary sites of a chain of layers whose saved states follow one another from Offset.
+template <std::size_t Offset, class... Layers>
+struct chain_sites {
+  using type = site_list<>;
+};
+template <std::size_t Offset, class Layer, class... Rest>
+struct chain_sites<Offset, Layer, Rest...> {
+  using type = typename join_sites<
+      shifted_sites_t<Offset, Layer>,
+      typename chain_sites<Offset + Layer::saved_per_sample, Rest...>::type>::type;
+};
+
 template <std::size_t N>
 constexpr std::array<std::size_t, N + 1> prefix_sums(const std::array<std::size_t, N>& sizes) {
   std::array<std::size_t, N + 1> offsets{};
@@ -115,6 +127,8 @@ struct bound_sequential {
       activations_per_sample + saved_offsets[layer_count];
   static constexpr std::size_t largest_activation =
       *std::max_element(output_sizes.begin(), output_sizes.end());
+  // The children's auxiliary heads, in order; their saved states follow the activations.
+  using auxiliary_sites = typename chain_sites<activations_per_sample, Bound...>::type;
 
   static constexpr std::size_t scratch_size(std::size_t batch, std::size_t threads) {
     // Two gradient buffers that backward alternates between, then the children's scratch.
@@ -127,7 +141,7 @@ struct bound_sequential {
     (
         [&] {
           for (ParamSpec spec : Bound::params) {
-            spec.name = spec.name.prefixed(child_prefix<Bound>(index).view());
+            spec.name = spec.name.prefixed(child_prefix<Bound>(Name{}.numbered(index)).view());
             all[next++] = spec;
           }
           ++index;
@@ -141,7 +155,7 @@ struct bound_sequential {
     (
         [&] {
           for (BufferSpec spec : Bound::buffers) {
-            spec.name = spec.name.prefixed(child_prefix<Bound>(index).view());
+            spec.name = spec.name.prefixed(child_prefix<Bound>(Name{}.numbered(index)).view());
             all[next++] = spec;
           }
           ++index;

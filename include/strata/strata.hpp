@@ -2,6 +2,7 @@
 #pragma once
 
 #include "strata/activation.hpp"
+#include "strata/auxiliary.hpp"
 #include "strata/batchnorm.hpp"
 #include "strata/checkpoint.hpp"
 #include "strata/concat.hpp"

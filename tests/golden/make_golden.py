@@ -519,6 +519,104 @@ def mbconv(name, expand, kernel, stride, inp, out, shape):
     return name, make
 
 
+def inception_v3_block(name, block_name, args, shape):
+    """torchvision's own Inception-v3 block (torchvision.models.inception.Inception<X>) at reduced
+    width: its conv_block argument builds torchvision's BasicConv2d with every channel count of
+    32 or more divided by 32 (64 -> 2, 48 -> 1, 96 -> 3, 192 -> 6, 320 -> 10, 384 -> 12,
+    448 -> 14); the block's own arguments (in_channels, pool_features, channels_7x7) are passed
+    small and kept. Topology, kernels, paddings, pooling and names stay torchvision's."""
+    def make():
+        from torchvision.models import inception
+        block_class = getattr(inception, block_name)
+
+        def narrow(c):
+            return c // 32 if c >= 32 else c
+
+        def conv_block(cin, cout, **kwargs):
+            return inception.BasicConv2d(narrow(cin), narrow(cout), **kwargs)
+
+        w = Writer(name, f"torchvision.models.inception.{block_name}{tuple(args)} with channels "
+                         f">= 32 divided by 32, in training mode on x {list(shape)}")
+        seed(name)
+        block = block_class(*args, conv_block=conv_block).double()
+        randomize_batchnorms(block)
+        return block_case(w, block, shape)
+    return name, make
+
+
+def auxiliary_head():
+    """A small network with an auxiliary classifier laid out as torchvision's GoogLeNet
+    InceptionAux (adaptive pool, BasicConv2d "conv", fc1, ReLU, fc2; no dropout), trained with
+    torchvision's recipe loss = main + 0.3 * aux."""
+    from torchvision.models.googlenet import BasicConv2d
+
+    class Aux(nn.Module):
+        def __init__(self, cin, classes):
+            super().__init__()
+            self.conv = BasicConv2d(cin, 3, kernel_size=1)
+            self.fc1 = nn.Linear(3 * 2 * 2, 6)
+            self.fc2 = nn.Linear(6, classes)
+
+        def forward(self, x):
+            x = F.adaptive_avg_pool2d(x, (2, 2))
+            x = torch.flatten(self.conv(x), 1)
+            return self.fc2(F.relu(self.fc1(x)))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = BasicConv2d(2, 4, kernel_size=3, padding=1)
+            self.aux1 = Aux(4, 5)
+            self.conv2 = BasicConv2d(4, 6, kernel_size=3, stride=2)
+            self.fc = nn.Linear(6, 5)
+
+        def forward(self, x):
+            x = self.conv1(x)
+            aux = self.aux1(x)
+            x = torch.flatten(F.adaptive_avg_pool2d(self.conv2(x), 1), 1)
+            return self.fc(x), aux
+
+    name = "auxiliary_head"
+    w = Writer(name, "conv1 (BasicConv2d 2->4, 3x3 p1) -> [aux1: adaptive avg 2x2, BasicConv2d "
+                     "4->3 1x1 'conv', fc1 12->6, ReLU, fc2 6->5] -> conv2 (BasicConv2d 4->6, 3x3 "
+                     "s2) -> global avg -> fc 6->5 on x [3,2,5,5], training mode, loss = "
+                     "cross_entropy(main) + 0.3 * cross_entropy(aux)")
+    seed(name)
+    net = Net().double()
+    randomize_batchnorms(net)
+    net.train()
+    w.comment("parameters and buffers by state_dict key; buffers before the forward, and after "
+              "it as <key>_after; gradients as grad.<key>")
+    params = dict(net.named_parameters())
+    buffers = {k: b.clone() for k, b in net.named_buffers()
+               if not k.endswith("num_batches_tracked")}
+    x = torch.randn(3, 2, 5, 5)
+    labels = torch.randint(0, 5, (3,))
+    logits, aux = net(x)
+    main_loss = F.cross_entropy(logits, labels)
+    aux_loss = F.cross_entropy(aux, labels)
+    loss = main_loss + 0.3 * aux_loss
+    loss.backward()
+    w.scalars(batch=3, num_classes=5, aux_weight=0.3)
+    w.tensor("x", x)
+    w.tensor("labels", labels)
+    for key, p in params.items():
+        w.tensor(key, p)
+    for key, b in buffers.items():
+        w.tensor(key, b)
+    w.tensor("logits", logits)
+    w.tensor("aux_logits", aux)
+    w.scalar("main_loss", main_loss.item())
+    w.scalar("aux_loss", aux_loss.item())
+    w.scalar("loss", loss.item())
+    for key, p in params.items():
+        w.tensor("grad." + key, p.grad)
+    for key, b in net.named_buffers():
+        if not key.endswith("num_batches_tracked"):
+            w.tensor(key + "_after", b)
+    return w
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -563,6 +661,10 @@ def all_cases():
     cases.append(adaptive_avgpool("adaptive_avgpool_same", (2, 3, 4, 5), (4, 5)))
     cases.append(inverted_residual("inverted_residual", 8, 8, 1, 6, (2, 8, 5, 5)))
     cases.append(mbconv("mbconv", 4, 3, 1, 8, 8, (2, 8, 5, 5)))
+    cases.append(inception_v3_block("inception_v3_a", "InceptionA", (5, 4), (2, 5, 5, 5)))
+    cases.append(inception_v3_block("inception_v3_c", "InceptionC", (6, 3), (2, 6, 5, 5)))
+    cases.append(inception_v3_block("inception_v3_e", "InceptionE", (5,), (2, 5, 3, 3)))
+    cases.append(("auxiliary_head", auxiliary_head))
     return cases
 
 

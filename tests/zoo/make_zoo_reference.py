@@ -32,9 +32,16 @@ MODELS = {
     "vgg13_bn": (torchvision.models.vgg13_bn, 224),
     "vgg16_bn": (torchvision.models.vgg16_bn, 224),
     "vgg19_bn": (torchvision.models.vgg19_bn, 224),
-    # strata's GoogLeNet has no auxiliary heads (a network has one output).
+    # MACs are measured in eval mode, where the auxiliary heads do not run (strata's `macs`
+    # counts the main path too).
     "googlenet": (lambda: torchvision.models.googlenet(aux_logits=False, init_weights=False),
                   224),
+    "googlenet_aux": (lambda: torchvision.models.googlenet(aux_logits=True, init_weights=False),
+                      224),
+    "inception_v3": (lambda: torchvision.models.inception_v3(
+        aux_logits=False, transform_input=False, init_weights=False), 299),
+    "inception_v3_aux": (lambda: torchvision.models.inception_v3(
+        aux_logits=True, transform_input=False, init_weights=False), 299),
     "mobilenet_v2": (torchvision.models.mobilenet_v2, 224),
     "efficientnet_b0": (torchvision.models.efficientnet_b0, 224),
     "efficientnet_b1": (torchvision.models.efficientnet_b1, 240),
