@@ -14,27 +14,18 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
-#if __has_include(<fcntl.h>) && __has_include(<unistd.h>)
-#include <fcntl.h>
-#include <unistd.h>
-#define STRATA_CHECKPOINT_POSIX 1
-#endif
-
+#include "strata/io/file.hpp"
 #include "strata/model.hpp"
 #include "strata/optim.hpp"
 
@@ -123,16 +114,17 @@ inline std::string describe(const TensorInfo& t, bool with_kind) {
 template <class Net>
 std::vector<TensorInfo> network_tensors(Model<Net, cpu>& model) {
   std::vector<TensorInfo> out;
-  auto add = [&](Kind kind, std::string_view name, const auto& dims, std::size_t rank, float* data,
-                 std::size_t size) {
-    TensorInfo t{kind, std::string(name), rank, {}, data, size, nullptr};
-    for (std::size_t i = 0; i < rank; ++i) t.dims[i] = dims[i];
+  for (const io::TensorRef& r : io::model_tensors(model)) {
+    TensorInfo t{r.buffer ? Kind::buffer : Kind::parameter,
+                 std::string(r.name),
+                 r.rank,
+                 {},
+                 r.value,
+                 r.size,
+                 nullptr};
+    for (std::size_t i = 0; i < r.rank; ++i) t.dims[i] = r.dims[i];
     out.push_back(std::move(t));
-  };
-  for (const Parameter& p : model.parameters())
-    add(Kind::parameter, p.name, p.dims, p.rank, p.value, p.size);
-  for (const Buffer& b : model.buffers())
-    add(Kind::buffer, b.name, b.dims, b.rank, b.value, b.size);
+  }
   return out;
 }
 
@@ -223,12 +215,7 @@ class Writer {
     uint(static_cast<std::uint32_t>(s.size()));
     bytes(s.data(), s.size());
   }
-  void floats(const float* p, std::size_t n) {
-    if constexpr (std::endian::native == std::endian::little)
-      bytes(p, n * sizeof(float));
-    else
-      for (std::size_t i = 0; i < n; ++i) uint(std::bit_cast<std::uint32_t>(p[i]));
-  }
+  void floats(const float* p, std::size_t n) { io::append_le_floats(out_, p, n); }
   std::vector<std::uint8_t>& data() { return out_; }
 
  private:
@@ -268,18 +255,6 @@ class Reader {
   const std::uint8_t* end_;
 };
 
-inline void read_floats(const std::uint8_t* src, float* dst, std::size_t n) {
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(dst, src, n * sizeof(float));
-  } else {
-    for (std::size_t i = 0; i < n; ++i) {
-      std::uint32_t v = 0;
-      for (std::size_t b = 0; b < 4; ++b) v |= std::uint32_t{src[4 * i + b]} << (8 * b);
-      dst[i] = std::bit_cast<float>(v);
-    }
-  }
-}
-
 inline std::vector<std::uint8_t> encode(const std::vector<TensorInfo>& tensors,
                                         std::uint64_t fingerprint, std::string_view optimizer,
                                         std::uint64_t steps) {
@@ -307,49 +282,6 @@ inline std::vector<std::uint8_t> encode(const std::vector<TensorInfo>& tensors,
   return std::move(out);
 }
 
-// Best effort: makes the data (and then the rename) reach the disk before we report success,
-// so that a power loss cannot leave an empty file under the target name.
-inline void sync_path([[maybe_unused]] const std::filesystem::path& p,
-                      [[maybe_unused]] bool directory) {
-#ifdef STRATA_CHECKPOINT_POSIX
-  const int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-#endif
-}
-
-inline void write_atomically(const std::filesystem::path& file,
-                             const std::vector<std::uint8_t>& bytes) {
-  std::filesystem::path tmp = file;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out.is_open())
-      throw CheckpointError(file, "cannot be saved: cannot create '" + tmp.string() + "'");
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    out.close();
-    if (out.fail()) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      throw CheckpointError(file, "cannot be saved: writing '" + tmp.string() + "' failed");
-    }
-  }
-  sync_path(tmp, false);
-  std::error_code ec;
-  std::filesystem::rename(tmp, file, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw CheckpointError(
-        file, "cannot be saved: renaming '" + tmp.string() + "' over it failed: " + ec.message());
-  }
-  const std::filesystem::path dir = file.parent_path();
-  sync_path(dir.empty() ? std::filesystem::path(".") : dir, true);
-}
-
 struct Contents {
   std::vector<std::uint8_t> bytes;  // owns what the tensors' `source` pointers address
   std::uint64_t fingerprint = 0;
@@ -360,16 +292,7 @@ struct Contents {
 
 inline Contents read_verified(const std::filesystem::path& file) {
   Contents c;
-  {
-    std::ifstream in(file, std::ios::binary | std::ios::ate);
-    if (!in.is_open()) throw CheckpointError(file, "cannot be opened");
-    const std::streamoff size = in.tellg();
-    if (size < 0) throw CheckpointError(file, "cannot be read");
-    c.bytes.resize(static_cast<std::size_t>(size));
-    in.seekg(0);
-    in.read(reinterpret_cast<char*>(c.bytes.data()), size);
-    if (!in) throw CheckpointError(file, "cannot be read");
-  }
+  c.bytes = io::read_whole_file<CheckpointError>(file);
   const std::vector<std::uint8_t>& b = c.bytes;
   const std::size_t have = std::min(b.size(), checkpoint_magic.size());
   if (!std::equal(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(have),
@@ -483,7 +406,7 @@ std::vector<TensorInfo> checked_network_part(const std::filesystem::path& file,
 }
 
 inline void copy_in(const std::vector<TensorInfo>& tensors) {
-  for (const TensorInfo& t : tensors) read_floats(t.source, t.target, t.size);
+  for (const TensorInfo& t : tensors) io::read_le_floats(t.source, t.target, t.size);
 }
 
 }  // namespace detail::ckpt
@@ -493,7 +416,7 @@ template <class Net>
 void save_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model) {
   using namespace detail::ckpt;
   const std::vector<TensorInfo> tensors = network_tensors(model);
-  write_atomically(file, encode(tensors, fingerprint(tensors), {}, 0));
+  detail::io::write_atomically<CheckpointError>(file, encode(tensors, fingerprint(tensors), {}, 0));
 }
 
 // Saves the model and the optimizer's state and step count, to resume training exactly.
@@ -505,8 +428,9 @@ void save_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model,
   std::vector<TensorInfo> tensors = network_tensors(model);
   const std::uint64_t print = fingerprint(tensors);
   for (TensorInfo& t : optimizer_tensors(optimizer)) tensors.push_back(std::move(t));
-  write_atomically(file, encode(tensors, print, optimizer_traits<Optimizer>::name,
-                                static_cast<std::uint64_t>(optimizer.steps())));
+  detail::io::write_atomically<CheckpointError>(
+      file, encode(tensors, print, optimizer_traits<Optimizer>::name,
+                   static_cast<std::uint64_t>(optimizer.steps())));
 }
 
 // Restores the model's parameters and buffers; any optimizer state in the file is ignored.

@@ -1,0 +1,128 @@
+// Helpers shared by strata's weight formats (checkpoint.hpp, io/safetensors.hpp): a model's
+// tensors in file order, reading a whole file, writing one atomically, little-endian float32. Each
+// format passes its own exception type, constructible from (path, message), so its errors keep its
+// own wording.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#if __has_include(<fcntl.h>) && __has_include(<unistd.h>)
+#include <fcntl.h>
+#include <unistd.h>
+#define STRATA_IO_POSIX 1
+#endif
+
+namespace strata::detail::io {
+
+// One tensor a model saves, in the order every format writes them: parameters, then buffers.
+struct TensorRef {
+  std::string_view name;
+  std::array<std::size_t, 4> dims;
+  std::size_t rank;
+  float* value;
+  std::size_t size;
+  bool buffer;
+};
+
+template <class Model>
+std::vector<TensorRef> model_tensors(Model& model) {
+  std::vector<TensorRef> out;
+  for (const auto& p : model.parameters())
+    out.push_back({p.name, p.dims, p.rank, p.value, p.size, false});
+  for (const auto& b : model.buffers())
+    out.push_back({b.name, b.dims, b.rank, b.value, b.size, true});
+  return out;
+}
+
+template <class Error>
+std::vector<std::uint8_t> read_whole_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in.is_open()) throw Error(file, "cannot be opened");
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw Error(file, "cannot be read");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), size);
+  if (!in) throw Error(file, "cannot be read");
+  return bytes;
+}
+
+// Best effort: makes the data (and then the rename) reach the disk before we report success,
+// so that a power loss cannot leave an empty file under the target name.
+inline void sync_path([[maybe_unused]] const std::filesystem::path& p,
+                      [[maybe_unused]] bool directory) {
+#ifdef STRATA_IO_POSIX
+  const int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+#endif
+}
+
+// Writes "<file>.tmp" beside the target and renames it over the target only once it is complete,
+// so an error or a crash never leaves a half-written file under the target name.
+template <class Error>
+void write_atomically(const std::filesystem::path& file, const std::vector<std::uint8_t>& bytes) {
+  std::filesystem::path tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out.is_open()) throw Error(file, "cannot be saved: cannot create '" + tmp.string() + "'");
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    out.close();
+    if (out.fail()) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      throw Error(file, "cannot be saved: writing '" + tmp.string() + "' failed");
+    }
+  }
+  sync_path(tmp, false);
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw Error(file,
+                "cannot be saved: renaming '" + tmp.string() + "' over it failed: " + ec.message());
+  }
+  const std::filesystem::path dir = file.parent_path();
+  sync_path(dir.empty() ? std::filesystem::path(".") : dir, true);
+}
+
+inline void append_le_floats(std::vector<std::uint8_t>& out, const float* p, std::size_t n) {
+  if constexpr (std::endian::native == std::endian::little) {
+    const auto* b = reinterpret_cast<const std::uint8_t*>(p);
+    out.insert(out.end(), b, b + n * sizeof(float));
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto v = std::bit_cast<std::uint32_t>(p[i]);
+      for (std::size_t b = 0; b < 4; ++b) out.push_back(static_cast<std::uint8_t>(v >> (8 * b)));
+    }
+  }
+}
+
+inline void read_le_floats(const std::uint8_t* src, float* dst, std::size_t n) {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(dst, src, n * sizeof(float));
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint32_t v = 0;
+      for (std::size_t b = 0; b < 4; ++b) v |= std::uint32_t{src[4 * i + b]} << (8 * b);
+      dst[i] = std::bit_cast<float>(v);
+    }
+  }
+}
+
+}  // namespace strata::detail::io

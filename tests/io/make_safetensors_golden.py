@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""Generate the small safetensors parity cases that tests/test_safetensors.cpp runs everywhere.
+
+Each case is a reduced network built from torchvision's own blocks (BasicBlock, Bottleneck,
+Inception, InvertedResidual, MBConv; the full-size zoo models are tested by tests/io/zoo_parity.py
+where torchvision is installed), with torchvision's random initialisation and randomised
+BatchNorms. It writes, in tests/io/golden/:
+
+    <case>.safetensors  the state_dict, through tools/torch_to_safetensors.py's writer (F32, and
+                        num_batches_tracked as I64, as torchvision's state_dict has them)
+    <case>.txt          x (float32 values) and logits: the eval-mode output for x, computed in
+                        float64 from the float32 weights (format: tests/golden/README.md)
+
+Regenerate from the repository root (deterministic: each case seeds torch with the crc32 of its
+name):  /usr/bin/python3 tests/io/make_safetensors_golden.py
+"""
+
+import os
+import sys
+import zlib
+
+import torch
+import torch.nn as nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT_DIR = os.path.join(HERE, "golden")
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+from torch_to_safetensors import randomize_batchnorms, save_safetensors  # noqa: E402
+
+BATCH, SHAPE, CLASSES = 2, (3, 16, 16), 5
+
+
+def mini_sequential():
+    """Plain nn.Sequential (index names), AlexNet/VGG-BN layers."""
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, stride=2),
+        nn.Flatten(), nn.Dropout(0.5), nn.Linear(16 * 3 * 3, 32), nn.ReLU(), nn.Linear(32, CLASSES))
+
+
+class MiniResNet(nn.Module):
+    """torchvision's ResNet layout with 8/16 channels: two BasicBlocks, then a strided
+    Bottleneck with its projection."""
+
+    def __init__(self):
+        from torchvision.models.resnet import BasicBlock, Bottleneck, conv1x1
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.layer1 = nn.Sequential(BasicBlock(8, 8), BasicBlock(8, 8))
+        self.layer2 = nn.Sequential(
+            Bottleneck(8, 4, stride=2, downsample=nn.Sequential(conv1x1(8, 16, 2), nn.BatchNorm2d(16))))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, CLASSES)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer2(self.layer1(x))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+class MiniGoogLeNet(nn.Module):
+    """torchvision's GoogLeNet layout: BasicConv2d stem, ceil-mode pooling, one Inception."""
+
+    def __init__(self):
+        from torchvision.models.googlenet import BasicConv2d, Inception
+        super().__init__()
+        self.conv1 = BasicConv2d(3, 8, kernel_size=3, padding=1)
+        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception3a = Inception(8, 4, 4, 8, 2, 4, 4)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(0.2)
+        self.fc = nn.Linear(20, CLASSES)
+
+    def forward(self, x):
+        x = self.inception3a(self.maxpool1(self.conv1(x)))
+        return self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+
+
+def mini_mobilenet_v2():
+    from torchvision.models import MobileNetV2
+    return MobileNetV2(num_classes=CLASSES, inverted_residual_setting=[[1, 8, 1, 1], [6, 16, 2, 2]])
+
+
+def mini_efficientnet():
+    from torchvision.models.efficientnet import EfficientNet, MBConvConfig
+    stages = [MBConvConfig(1, 3, 1, 32, 16, 1), MBConvConfig(6, 5, 2, 16, 24, 2)]
+    return EfficientNet(stages, dropout=0.2, num_classes=CLASSES)
+
+
+CASES = {
+    "mini_sequential": mini_sequential,
+    "mini_resnet": MiniResNet,
+    "mini_googlenet": MiniGoogLeNet,
+    "mini_mobilenet_v2": mini_mobilenet_v2,
+    "mini_efficientnet": mini_efficientnet,
+}
+
+
+def fmt(v):
+    s = "%.17g" % v
+    assert float(s) == v
+    return s
+
+
+def golden_tensor(name, t):
+    lines = [" ".join(["tensor", name, str(t.dim())] + [str(d) for d in t.shape])]
+    values = t.reshape(-1).tolist()
+    lines += [" ".join(fmt(v) for v in values[i:i + 6]) for i in range(0, len(values), 6)]
+    return lines
+
+
+def make(name):
+    torch.manual_seed(zlib.crc32(name.encode()))
+    model = CASES[name]()
+    randomize_batchnorms(model)
+    model.eval()
+    x = torch.randn(BATCH, *SHAPE)
+    weights = os.path.join(OUT_DIR, name + ".safetensors")
+    save_safetensors(model.state_dict(), weights, {"case": name})
+    with torch.no_grad():
+        logits = model.double()(x.double())
+    lines = [f"# strata safetensors parity case '{name}': eval-mode logits of {name}.safetensors",
+             f"# generated by tests/io/make_safetensors_golden.py (torch {torch.__version__}); do not edit"]
+    lines += golden_tensor("x", x.double()) + golden_tensor("logits", logits)
+    text = os.path.join(OUT_DIR, name + ".txt")
+    with open(text, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    for path in (weights, text):
+        print(f"{os.path.relpath(path)}: {os.path.getsize(path)} bytes")
+
+
+def main(argv):
+    os.makedirs(OUT_DIR, exist_ok=True)
+    for name in argv or CASES:
+        make(name)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
