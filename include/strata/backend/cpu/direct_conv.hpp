@@ -6,7 +6,7 @@
 // size of the input, every tap t of the kernel reads the input plane shifted by one constant
 // flat offset, so a plane is processed as one flat run of 16-float vectors, and each tap is a
 // masked load (the mask zeroes the lanes whose shifted pixel lies in the padding). Masks and
-// offsets are computed at compile time from the geometry.
+// offsets are tabulated once per geometry.
 //
 // The input gradient is the same correlation run backwards (dx[i][p] = sum W[o][i][t] *
 // dy[o][p - offset_t]); the weight gradient reduces dy[o] * x[i] shifted, over the pixels of a
@@ -86,7 +86,7 @@ struct DirectConvPlan {
 
   // forward: output pixel p reads input p + offset (zero where the tap falls in the padding).
   // backward: input pixel p receives from output p - offset, where that output pixel exists.
-  static constexpr direct::TapTable<taps, vectors> table(bool backward) {
+  static direct::TapTable<taps, vectors> table(bool backward) {
     direct::TapTable<taps, vectors> t{};
     for (std::size_t ki = 0; ki < G.kernel_h; ++ki)
       for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
@@ -113,8 +113,16 @@ struct DirectConvPlan {
       }
     return t;
   }
-  static constexpr auto forward_table = table(false);
-  static constexpr auto backward_table = table(true);
+  // Built on first use rather than at compile time: a 224x224 plane has 28,224 masks per
+  // direction, too many for the compilers' constant-evaluation limits (and compile times).
+  static const direct::TapTable<taps, vectors>& forward_table() {
+    static const direct::TapTable<taps, vectors> built = table(false);
+    return built;
+  }
+  static const direct::TapTable<taps, vectors>& backward_table() {
+    static const direct::TapTable<taps, vectors> built = table(true);
+    return built;
+  }
 };
 
 namespace direct {
@@ -207,7 +215,7 @@ template <class Plan, std::size_t Rows>
 inline void weight_grad_tile(const float* dy, const float* x, std::size_t images,
                              std::size_t dy_image_stride, std::size_t x_image_stride, float* dw,
                              std::size_t dw_row_stride) {
-  constexpr auto& table = Plan::forward_table;
+  const auto& table = Plan::forward_table();
   constexpr std::size_t taps = Plan::taps;
   __m512 acc[Rows * taps];
   STRATA_UNROLL
@@ -257,7 +265,7 @@ void direct_conv_forward(std::size_t threads, std::size_t batch, const float* we
   constexpr std::size_t tiles = direct::tiles_of<cout>;
   parallel_for(threads, batch * tiles, [&](std::size_t item, std::size_t) {
     const std::size_t n = item / tiles;
-    direct::correlate_image_tile<Plan, cout, cin>(Plan::forward_table, packed,
+    direct::correlate_image_tile<Plan, cout, cin>(Plan::forward_table(), packed,
                                                   x + n * cin * Plan::pixels,   // [Cin, H, W]
                                                   y + n * cout * Plan::pixels,  // [Cout, H, W]
                                                   item % tiles, bias);
@@ -277,7 +285,7 @@ void direct_conv_backward_input(std::size_t threads, std::size_t batch, const fl
   constexpr std::size_t tiles = direct::tiles_of<cin>;
   parallel_for(threads, batch * tiles, [&](std::size_t item, std::size_t) {
     const std::size_t n = item / tiles;
-    direct::correlate_image_tile<Plan, cin, cout>(Plan::backward_table, packed,
+    direct::correlate_image_tile<Plan, cin, cout>(Plan::backward_table(), packed,
                                                   dy + n * cout * Plan::pixels,  // [Cout, H, W]
                                                   dx + n * cin * Plan::pixels,   // [Cin, H, W]
                                                   item % tiles, nullptr);
@@ -359,7 +367,7 @@ void direct_depthwise_forward(std::size_t threads, std::size_t batch, const floa
   using Plan = DirectConvPlan<G>;
   parallel_for(threads, batch * G.out_channels, [&](std::size_t plane, std::size_t) {
     const std::size_t c = plane % G.out_channels;
-    direct::depthwise_plane<Plan>(Plan::forward_table, weight + c * Plan::taps,
+    direct::depthwise_plane<Plan>(Plan::forward_table(), weight + c * Plan::taps,
                                   x + plane * Plan::pixels,  // [H, W]
                                   y + plane * Plan::pixels,  // [H, W]
                                   bias ? bias[c] : 0.0f);
@@ -377,7 +385,7 @@ void direct_depthwise_backward(std::size_t threads, std::size_t batch, const flo
   constexpr std::size_t channels = G.out_channels, taps = Plan::taps;
   if (dx)
     parallel_for(threads, batch * channels, [&](std::size_t plane, std::size_t) {
-      direct::depthwise_plane<Plan>(Plan::backward_table, weight + (plane % channels) * taps,
+      direct::depthwise_plane<Plan>(Plan::backward_table(), weight + (plane % channels) * taps,
                                     dy + plane * Plan::pixels,  // [H, W]
                                     dx + plane * Plan::pixels,  // [H, W]
                                     0.0f);
