@@ -148,9 +148,11 @@ TEST_CASE("conv: the direct path's full and partial tiles (20 channels from 10, 
   // 256 pixels: the weight gradient reduces 4 images per group, so a batch of 9 makes two full
   // groups and a partial one, spread unevenly over two threads.
   using Grouped = st::Conv2d<9, 3, st::Pad<1>, st::NoBias>::bind<Shape<3, 16, 16>>;
+  stt::CheckOptions nine_images;
+  nine_images.batch = 9;
   stt::check_layer<Grouped>(
       {{9, 16, 16}, 9 * 3 * 9, 9 * 3 * 9 * 256},
-      ref::conv({.out = 9, .kh = 3, .kw = 3, .ph = 1, .pw = 1, .bias = false}), {.batch = 9});
+      ref::conv({.out = 9, .kh = 3, .kw = 3, .ph = 1, .pw = 1, .bias = false}), nine_images);
 }
 
 TEST_CASE("conv: the direct depthwise path (3x3 with bias, 5x5 without)") {

@@ -1,6 +1,8 @@
 // st::bench::register_layers<Net>(batch): one Google Benchmark for the forward and one for the
 // backward of every layer of a network, named by index, layer and input shape, so that the
-// slow layer of any network shows up in one line. Needs Google Benchmark (benchmark::benchmark).
+// slow layer of any network shows up in one line. st::bench::register_layer<Spec, In>(name,
+// batch): one layer alone, forward and forward+backward. Needs Google Benchmark
+// (benchmark::benchmark).
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -64,7 +66,51 @@ void set_counters(benchmark::State& state, std::size_t batch, double passes) {
       benchmark::Counter(double(batch) * double(state.iterations()), benchmark::Counter::kIsRate);
 }
 
+// The activations a pass reads and writes (x and y forward; x, y, dy and dx for both passes),
+// the traffic that bounds layers without arithmetic.
+template <class Layer>
+double activation_bytes(std::size_t batch, bool with_backward) {
+  const double once =
+      double(batch) * double(Layer::input_shape::size + Layer::output_shape::size) * sizeof(float);
+  return with_backward ? 2 * once : once;
+}
+
 }  // namespace detail
+
+// One layer at one batch size: "<name>/fwd" (forward) and "<name>/fwdbwd" (forward, then
+// backward with the input gradient), with GFLOP/s, the fraction of `peak_gflops` (the machine's
+// measured FMA peak for the threads in use; 0 leaves it out) and activation bytes/s.
+template <LayerSpec Spec, class In>
+void register_layer(const std::string& name, std::size_t batch, double peak_gflops = 0) {
+  using L = typename Spec::template bind<In>;
+  auto bench = std::make_shared<std::unique_ptr<detail::LayerBench<L>>>();
+  for (const bool with_backward : {false, true}) {
+    benchmark::RegisterBenchmark(
+        (name + (with_backward ? "/fwdbwd" : "/fwd")).c_str(),
+        [bench, batch, with_backward, peak_gflops](benchmark::State& state) {
+          // Allocated on first run, so that filtering benchmarks out costs no memory.
+          if (!*bench) *bench = std::make_unique<detail::LayerBench<L>>(batch);
+          auto& b = **bench;
+          const Ctx<float> ctx = b.context();
+          for (auto _ : state) {
+            L::forward(ctx, b.x.data(), b.y.data());
+            if (with_backward) L::backward(ctx, b.x.data(), b.y.data(), b.dy.data(), b.dx.data());
+            benchmark::DoNotOptimize(b.dx.data());
+          }
+          const double passes = with_backward ? 3.0 : 1.0;
+          detail::set_counters<L>(state, batch, passes);
+          const double iterations = double(state.iterations());
+          if (peak_gflops > 0 && L::macs > 0)
+            state.counters["peak"] = benchmark::Counter(
+                2.0 * double(L::macs) * double(batch) * passes * iterations * 1e-9 / peak_gflops,
+                benchmark::Counter::kIsRate);
+          state.counters["bytes/s"] =
+              benchmark::Counter(detail::activation_bytes<L>(batch, with_backward) * iterations,
+                                 benchmark::Counter::kIsRate);
+        })
+        ->UseRealTime();
+  }
+}
 
 template <Network Net>
 void register_layers(std::size_t batch, const std::string& prefix = "layer") {
