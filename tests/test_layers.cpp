@@ -325,6 +325,14 @@ TEST_CASE("linear: no bias") {
   stt::check_layer<B>({{7}, 7 * 12, 7 * 12}, ref::linear(7, false));
 }
 
+TEST_CASE("linear: batch 1 takes the matrix-vector path, forward and input gradient") {
+  // Wide enough that two threads split the output columns.
+  using B = st::Linear<300>::bind<Shape<70>>;
+  stt::CheckOptions one_image;
+  one_image.batch = 1;
+  stt::check_layer<B>({{300}, 300 * 70 + 300, 300 * 70}, ref::linear(300), one_image);
+}
+
 TEST_CASE("linear: large enough for the multi-threaded GEMM") {
   // gemm_parallel splits only products of at least 2 * 64^3 multiply-adds.
   using B = st::Linear<256>::bind<Shape<256>>;

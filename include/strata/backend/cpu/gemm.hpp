@@ -97,6 +97,30 @@ void gemm(Op op_a, Op op_b, std::size_t m, std::size_t n, std::size_t k, T alpha
       for (std::size_t j = 0; j < n; ++j) c[i * ldc + j] *= beta;
   }
   if (k == 0) return;
+  if (m == 1 && op_a == Op::none) {
+    // One row (a Linear layer at batch 1): a matrix-vector product, which reads op(B) once,
+    // where the GEMM driver would first copy all of it into its packing buffer. Eigen's
+    // matrix-vector kernels keep their temporaries on the stack at these sizes.
+    using RowMajorMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    using Stride = Eigen::OuterStride<>;
+    const Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> row(a,
+                                                                    static_cast<Eigen::Index>(k));
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> out(c, static_cast<Eigen::Index>(n));
+    if (op_b == Op::transpose)  // B is [n x k]: out = B * row
+      out.noalias() += alpha *
+                       Eigen::Map<const RowMajorMatrix, 0, Stride>(
+                           b, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(k),
+                           Stride(static_cast<Eigen::Index>(ldb))) *
+                       row;
+    else  // B is [k x n]: out = B^T * row
+      out.noalias() += alpha *
+                       Eigen::Map<const RowMajorMatrix, 0, Stride>(
+                           b, static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(n),
+                           Stride(static_cast<Eigen::Index>(ldb)))
+                           .transpose() *
+                       row;
+    return;
+  }
   const auto M = static_cast<Eigen::Index>(m), N = static_cast<Eigen::Index>(n),
              K = static_cast<Eigen::Index>(k), LDA = static_cast<Eigen::Index>(lda),
              LDB = static_cast<Eigen::Index>(ldb), LDC = static_cast<Eigen::Index>(ldc);
