@@ -207,6 +207,10 @@ TEST_CASE("maxpool_3s2p1") {
   using B = st::MaxPool2d<3, st::Stride<2>, st::Pad<1>>::bind<Shape<2, 8, 8>>;
   stt::check_golden<B>("maxpool_3s2p1");
   stt::check_layer<B>({{2, 4, 4}, 0, 0}, pool_reference("maxpool_3s2p1", false));
+  // In evaluation no indices are kept and the backward recomputes them.
+  stt::CheckOptions evaluation;
+  evaluation.training = false;
+  stt::check_layer<B>({{2, 4, 4}, 0, 0}, pool_reference("maxpool_3s2p1", false), evaluation);
 }
 
 TEST_CASE("avgpool_2") {
@@ -567,10 +571,14 @@ TEST_CASE("relu and max pooling propagate NaN as PyTorch") {
     // PyTorch: [[1, 5, 4], [0, nan, 0]].
     using B = st::MaxPool2d<2, st::Pad<1>>::bind<Shape<1, 2, 4>>;
     const std::vector<float> x_pad{1.f, 2.f, 5.f, 4.f, 0.f, 0.f, nan, 0.f};
-    std::vector<float> y(6);
+    std::vector<float> y(6), dy(6, 1.f), dx(8), saved(B::saved_per_sample);
+    ctx.saved = saved.data();  // the argmax of each window, kept for backward
     B::forward(ctx, x_pad.data(), y.data());
     CHECK_MESSAGE(std::isnan(y[4]), "window [0, nan] gave " << y[4]);
     CHECK(y[1] == 5.f);
+    // Each output's gradient goes to its window's maximum, the NaN's for window (1, 1).
+    B::backward(ctx, x_pad.data(), y.data(), dy.data(), dx.data());
+    CHECK(dx == std::vector<float>{1, 0, 1, 1, 1, 0, 1, 1});
   }
 }
 

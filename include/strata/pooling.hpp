@@ -65,15 +65,19 @@ struct bound_pool : stateless_layer {
   static constexpr backend::cpu::PoolGeometry geometry = Spec::template geometry_of<In>::value;
   using input_shape = In;
   using output_shape = Shape<geometry.channels, geometry.out_height(), geometry.out_width()>;
+  static constexpr std::size_t saved_per_sample = Kernels::template saved_per_sample<geometry>;
   static std::string describe() { return Spec::describe_pool(Kernels::name); }
 
   template <class T>
   static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-    Kernels::template forward<geometry>(ctx.threads, ctx.batch, x, y);
+    Kernels::template forward<geometry>(ctx.threads, ctx.batch, x, y,
+                                        ctx.training ? ctx.saved : nullptr);
   }
   template <class T>
   static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
-    if (dx) Kernels::template backward<geometry>(ctx.threads, ctx.batch, x, dy, dx);
+    if (dx)
+      Kernels::template backward<geometry>(ctx.threads, ctx.batch, x,
+                                           ctx.training ? ctx.saved : nullptr, dy, dx);
   }
 };
 

@@ -8,39 +8,13 @@
 #include <string_view>
 
 #include "strata/backend/cpu/parallel.hpp"
+#include "strata/backend/geometry.hpp"
 #include "strata/layer.hpp"
 
 namespace strata::backend::cpu {
 
-struct PoolGeometry {
-  std::size_t channels, height, width;
-  std::size_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
-  bool ceil_mode;
-
-  // PyTorch's pooling_output_shape: floor or ceil, and in ceil mode the last window must
-  // start inside the (left-padded) input.
-  static constexpr std::size_t out_size(std::size_t in, std::size_t k, std::size_t s, std::size_t p,
-                                        bool ceil) {
-    const std::size_t span = in + 2 * p - k;
-    std::size_t out = (ceil ? (span + s - 1) / s : span / s) + 1;
-    if (ceil && (out - 1) * s >= in + p) --out;
-    return out;
-  }
-  constexpr std::size_t out_height() const {
-    return out_size(height, kernel_h, stride_h, pad_h, ceil_mode);
-  }
-  constexpr std::size_t out_width() const {
-    return out_size(width, kernel_w, stride_w, pad_w, ceil_mode);
-  }
-  constexpr std::size_t in_pixels() const { return height * width; }
-  constexpr std::size_t out_pixels() const { return out_height() * out_width(); }
-};
-
-// Window bounds clipped to the input; PyTorch's avg-pool divisor also needs the bounds clipped
-// to the padded input only, returned as padded_area.
-struct Window {
-  std::size_t h0, h1, w0, w1, padded_area;
-};
+using backend::beats;
+using backend::PoolGeometry;
 
 // Without padding or ceil mode every window lies inside the input, so the kernels below use
 // loops with compile-time bounds and no clipping.
@@ -53,21 +27,6 @@ template <PoolGeometry G>
 inline constexpr bool tiles_input = interior_only<G>&& G.kernel_h == G.stride_h&& G.kernel_w ==
                                         G.stride_w&& G.height % G.kernel_h == 0 &&
                                     G.width % G.kernel_w == 0;
-
-template <PoolGeometry G>
-constexpr Window window(std::size_t oh, std::size_t ow) {
-  const std::ptrdiff_t hs = static_cast<std::ptrdiff_t>(oh * G.stride_h) - std::ptrdiff_t(G.pad_h);
-  const std::ptrdiff_t ws = static_cast<std::ptrdiff_t>(ow * G.stride_w) - std::ptrdiff_t(G.pad_w);
-  const std::ptrdiff_t he =
-      std::min<std::ptrdiff_t>(hs + std::ptrdiff_t(G.kernel_h), std::ptrdiff_t(G.height + G.pad_h));
-  const std::ptrdiff_t we =
-      std::min<std::ptrdiff_t>(ws + std::ptrdiff_t(G.kernel_w), std::ptrdiff_t(G.width + G.pad_w));
-  const auto area = static_cast<std::size_t>((he - hs) * (we - ws));
-  const auto clip = [](std::ptrdiff_t v, std::size_t hi) {
-    return static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(v, 0, std::ptrdiff_t(hi)));
-  };
-  return {clip(hs, G.height), clip(he, G.height), clip(ws, G.width), clip(we, G.width), area};
-}
 
 // Whether output (oh, ow)'s window lies wholly inside the input: then it needs no clipping and
 // its loops have compile-time bounds. With padding, that is every window but the border's.
@@ -98,13 +57,6 @@ T inside_window_max(const T* plane, std::size_t origin) {
       nan |= v != v;
     }
   return nan ? std::numeric_limits<T>::quiet_NaN() : max;
-}
-
-// PyTorch's update rule: a NaN wins, so a diverged network stays visibly NaN after pooling.
-// Without short-circuit, so that callers compile to compare-and-select.
-template <class T>
-bool beats(T candidate, T best) {
-  return (candidate > best) | (candidate != candidate);
 }
 
 // Index within the plane of the maximum of output (oh, ow)'s window: the first on ties, the
@@ -140,7 +92,7 @@ std::size_t argmax(const T* plane, std::size_t oh, std::size_t ow) {
       return nans != 0 ? nan_at : best;
     }
   }
-  const Window win = window<G>(oh, ow);
+  const auto win = G.window(oh, ow);
   std::size_t best = win.h0 * G.width + win.w0;
   for (std::size_t h = win.h0; h < win.h1; ++h)
     for (std::size_t w = win.w0; w < win.w1; ++w)
@@ -148,24 +100,45 @@ std::size_t argmax(const T* plane, std::size_t oh, std::size_t ow) {
   return best;
 }
 
+// In training, overlapping or clipped windows (3x3/2, padded, ceil mode) keep each output's
+// argmax for the backward, as PyTorch does: recomputing them costs more than the forward
+// itself. Windows that tile the input (2x2/2) recompute it from x, cheaper than storing it.
+template <PoolGeometry G>
+inline constexpr bool max_pool_saves_indices = !tiles_input<G>;
+
+// Indices are kept as T values, exact below 2^24 (float's integers).
+template <PoolGeometry G>
+constexpr std::size_t max_pool_saved_per_sample() {
+  static_assert(G.in_pixels() < (std::size_t{1} << 24), "MaxPool2d: plane too large for indices");
+  return max_pool_saves_indices<G> ? G.channels * G.out_pixels() : 0;
+}
+
+// saved: where to keep the indices (training), or null (inference needs only the values).
 template <PoolGeometry G, class T>
-void max_pool_forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
+void max_pool_forward(std::size_t threads, std::size_t batch, const T* x, T* y, T* saved) {
   parallel_for(threads, batch * G.channels, [&](std::size_t p, std::size_t) {
     const T* plane = x + p * G.in_pixels();
     T* out = y + p * G.out_pixels();
+    T* indices = max_pool_saves_indices<G> && saved ? saved + p * G.out_pixels() : nullptr;
     for (std::size_t oh = 0; oh < G.out_height(); ++oh)
       for (std::size_t ow = 0; ow < G.out_width(); ++ow) {
-        out[oh * G.out_width() + ow] = window_inside<G>(oh, ow)
-                                           ? inside_window_max<G>(plane, window_origin<G>(oh, ow))
-                                           : plane[argmax<G>(plane, oh, ow)];
+        const std::size_t o = oh * G.out_width() + ow;
+        if (indices) {
+          const std::size_t best = argmax<G>(plane, oh, ow);
+          indices[o] = static_cast<T>(best);
+          out[o] = plane[best];
+        } else if (window_inside<G>(oh, ow)) {
+          out[o] = inside_window_max<G>(plane, window_origin<G>(oh, ow));
+        } else {
+          out[o] = plane[argmax<G>(plane, oh, ow)];
+        }
       }
   });
 }
 
-// Recomputes each window's argmax from the saved input instead of storing indices: the
-// recomputation is cheaper than the memory traffic of an index tensor.
 template <PoolGeometry G, class T>
-void max_pool_backward(std::size_t threads, std::size_t batch, const T* x, const T* dy, T* dx) {
+void max_pool_backward(std::size_t threads, std::size_t batch, const T* x, const T* saved,
+                       const T* dy, T* dx) {
   parallel_for(threads, batch * G.channels, [&](std::size_t p, std::size_t) {
     const T* plane = x + p * G.in_pixels();
     const T* grad_out = dy + p * G.out_pixels();
@@ -185,9 +158,14 @@ void max_pool_backward(std::size_t threads, std::size_t batch, const T* x, const
         }
     } else {
       std::fill_n(grad_in, G.in_pixels(), T(0));
+      const T* indices = saved ? saved + p * G.out_pixels() : nullptr;
       for (std::size_t oh = 0; oh < G.out_height(); ++oh)
-        for (std::size_t ow = 0; ow < G.out_width(); ++ow)
-          grad_in[argmax<G>(plane, oh, ow)] += grad_out[oh * G.out_width() + ow];
+        for (std::size_t ow = 0; ow < G.out_width(); ++ow) {
+          const std::size_t o = oh * G.out_width() + ow;
+          const std::size_t best =
+              indices ? static_cast<std::size_t>(indices[o]) : argmax<G>(plane, oh, ow);
+          grad_in[best] += grad_out[o];
+        }
     }
   });
 }
@@ -208,7 +186,7 @@ void avg_pool_forward(std::size_t threads, std::size_t batch, const T* x, T* y) 
           out[oh * G.out_width() + ow] = sum / static_cast<T>(G.kernel_h * G.kernel_w);
           continue;
         }
-        const Window win = window<G>(oh, ow);
+        const auto win = G.window(oh, ow);
         for (std::size_t h = win.h0; h < win.h1; ++h)
           for (std::size_t w = win.w0; w < win.w1; ++w) sum += plane[h * G.width + w];
         out[oh * G.out_width() + ow] = sum / static_cast<T>(win.padded_area);
@@ -232,7 +210,7 @@ void avg_pool_backward(std::size_t threads, std::size_t batch, const T* dy, T* d
             for (std::size_t kj = 0; kj < G.kernel_w; ++kj) origin[ki * G.width + kj] += share;
           continue;
         }
-        const Window win = window<G>(oh, ow);
+        const auto win = G.window(oh, ow);
         const T share = g / static_cast<T>(win.padded_area);
         for (std::size_t h = win.h0; h < win.h1; ++h)
           for (std::size_t w = win.w0; w < win.w1; ++w) grad_in[h * G.width + w] += share;
@@ -240,27 +218,34 @@ void avg_pool_backward(std::size_t threads, std::size_t batch, const T* dy, T* d
   });
 }
 
-// The kernel sets that pooling layers are bound to.
+// The kernel sets that pooling layers are bound to: the state a forward keeps per sample for
+// its backward, the forward and the backward.
 struct MaxPoolKernels {
   static constexpr std::string_view name = "MaxPool2d";
+  template <PoolGeometry G>
+  static constexpr std::size_t saved_per_sample = max_pool_saved_per_sample<G>();
   template <PoolGeometry G, class T>
-  static void forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
-    max_pool_forward<G>(threads, batch, x, y);
+  static void forward(std::size_t threads, std::size_t batch, const T* x, T* y, T* saved) {
+    max_pool_forward<G>(threads, batch, x, y, saved);
   }
   template <PoolGeometry G, class T>
-  static void backward(std::size_t threads, std::size_t batch, const T* x, const T* dy, T* dx) {
-    max_pool_backward<G>(threads, batch, x, dy, dx);
+  static void backward(std::size_t threads, std::size_t batch, const T* x, const T* saved,
+                       const T* dy, T* dx) {
+    max_pool_backward<G>(threads, batch, x, saved, dy, dx);
   }
 };
 
 struct AvgPoolKernels {
   static constexpr std::string_view name = "AvgPool2d";
+  template <PoolGeometry G>
+  static constexpr std::size_t saved_per_sample = 0;
   template <PoolGeometry G, class T>
-  static void forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
+  static void forward(std::size_t threads, std::size_t batch, const T* x, T* y, T*) {
     avg_pool_forward<G>(threads, batch, x, y);
   }
   template <PoolGeometry G, class T>
-  static void backward(std::size_t threads, std::size_t batch, const T*, const T* dy, T* dx) {
+  static void backward(std::size_t threads, std::size_t batch, const T*, const T*, const T* dy,
+                       T* dx) {
     avg_pool_backward<G>(threads, batch, dy, dx);
   }
 };
