@@ -10,37 +10,12 @@
 #include "strata/backend/cpu/direct_conv.hpp"
 #include "strata/backend/cpu/gemm.hpp"
 #include "strata/backend/cpu/parallel.hpp"
+#include "strata/backend/geometry.hpp"
 #include "strata/layer.hpp"
 
 namespace strata::backend::cpu {
 
-struct ConvGeometry {
-  std::size_t in_channels, height, width;
-  std::size_t out_channels, kernel_h, kernel_w;
-  std::size_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
-  std::size_t groups;
-  bool bias;
-
-  constexpr std::size_t out_height() const {
-    return (height + 2 * pad_h - dilation_h * (kernel_h - 1) - 1) / stride_h + 1;
-  }
-  constexpr std::size_t out_width() const {
-    return (width + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1;
-  }
-  constexpr std::size_t in_per_group() const { return in_channels / groups; }
-  constexpr std::size_t out_per_group() const { return out_channels / groups; }
-  // Rows of one group's column matrix: the reduction length of its GEMM.
-  constexpr std::size_t patch() const { return in_per_group() * kernel_h * kernel_w; }
-  constexpr std::size_t out_pixels() const { return out_height() * out_width(); }
-  constexpr std::size_t in_pixels() const { return height * width; }
-  constexpr std::size_t weight_size() const { return out_channels * patch(); }
-  // A 1x1, stride-1, unpadded convolution reads its input as the column matrix directly.
-  constexpr bool needs_im2col() const {
-    return !(kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 &&
-             pad_w == 0);
-  }
-  constexpr std::size_t column_size() const { return needs_im2col() ? patch() * out_pixels() : 0; }
-};
+using backend::ConvGeometry;
 
 // For kernel column kj, the output columns [begin, end) whose input column lies inside the
 // image; the rest read padding. Compile-time, so the hot loops below carry no bounds tests.

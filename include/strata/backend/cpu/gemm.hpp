@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "strata/backend/cpu/parallel.hpp"
+#include "strata/backend/geometry.hpp"
 
 #if !EIGEN_VERSION_AT_LEAST(3, 4, 0)
 #error "strata needs Eigen 3.4 or newer (GEMM driver interface)"
@@ -19,7 +20,7 @@
 
 namespace strata::backend::cpu {
 
-enum class Op { none, transpose };
+using backend::Op;
 
 namespace detail {
 

@@ -10,13 +10,11 @@
 
 #include "strata/backend/cpu/elementwise.hpp"
 #include "strata/backend/cpu/parallel.hpp"
+#include "strata/backend/geometry.hpp"
 
 namespace strata::backend::cpu {
 
-struct NormGeometry {
-  std::size_t channels, plane;
-  constexpr std::size_t sample() const { return channels * plane; }
-};
+using backend::NormGeometry;
 
 // Batch normalisation. Each channel's statistics cover batch * plane elements that no other
 // channel touches, so channels are spread over threads and every result is independent of the

@@ -1,0 +1,99 @@
+// Operand shapes and PyTorch's indexing rules that every backend shares. Kept free of Eigen and
+// of any CPU code so that nvcc can compile it into device code (with --expt-relaxed-constexpr,
+// which lets kernels call these constexpr functions): the CPU and CUDA kernels then agree on
+// output sizes, window bounds and tie rules by construction rather than by a second copy.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+namespace strata::backend {
+
+// Whether a GEMM operand is read as stored or transposed.
+enum class Op { none, transpose };
+
+struct ConvGeometry {
+  std::size_t in_channels, height, width;
+  std::size_t out_channels, kernel_h, kernel_w;
+  std::size_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  std::size_t groups;
+  bool bias;
+
+  constexpr std::size_t out_height() const {
+    return (height + 2 * pad_h - dilation_h * (kernel_h - 1) - 1) / stride_h + 1;
+  }
+  constexpr std::size_t out_width() const {
+    return (width + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1;
+  }
+  constexpr std::size_t in_per_group() const { return in_channels / groups; }
+  constexpr std::size_t out_per_group() const { return out_channels / groups; }
+  // Rows of one group's column matrix: the reduction length of its GEMM.
+  constexpr std::size_t patch() const { return in_per_group() * kernel_h * kernel_w; }
+  constexpr std::size_t out_pixels() const { return out_height() * out_width(); }
+  constexpr std::size_t in_pixels() const { return height * width; }
+  constexpr std::size_t weight_size() const { return out_channels * patch(); }
+  // A 1x1, stride-1, unpadded convolution reads its input as the column matrix directly.
+  constexpr bool needs_im2col() const {
+    return !(kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 &&
+             pad_w == 0);
+  }
+  constexpr std::size_t column_size() const { return needs_im2col() ? patch() * out_pixels() : 0; }
+};
+
+struct PoolGeometry {
+  std::size_t channels, height, width;
+  std::size_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+  bool ceil_mode;
+
+  // PyTorch's pooling_output_shape: floor or ceil, and in ceil mode the last window must
+  // start inside the (left-padded) input.
+  static constexpr std::size_t out_size(std::size_t in, std::size_t k, std::size_t s, std::size_t p,
+                                        bool ceil) {
+    const std::size_t span = in + 2 * p - k;
+    std::size_t out = (ceil ? (span + s - 1) / s : span / s) + 1;
+    if (ceil && (out - 1) * s >= in + p) --out;
+    return out;
+  }
+  constexpr std::size_t out_height() const {
+    return out_size(height, kernel_h, stride_h, pad_h, ceil_mode);
+  }
+  constexpr std::size_t out_width() const {
+    return out_size(width, kernel_w, stride_w, pad_w, ceil_mode);
+  }
+  constexpr std::size_t in_pixels() const { return height * width; }
+  constexpr std::size_t out_pixels() const { return out_height() * out_width(); }
+
+  // Window bounds clipped to the input; PyTorch's avg-pool divisor also needs the bounds
+  // clipped to the padded input only, returned as padded_area.
+  struct Window {
+    std::size_t h0, h1, w0, w1, padded_area;
+  };
+  constexpr Window window(std::size_t oh, std::size_t ow) const {
+    const std::ptrdiff_t hs = static_cast<std::ptrdiff_t>(oh * stride_h) - std::ptrdiff_t(pad_h);
+    const std::ptrdiff_t ws = static_cast<std::ptrdiff_t>(ow * stride_w) - std::ptrdiff_t(pad_w);
+    const std::ptrdiff_t he =
+        std::min<std::ptrdiff_t>(hs + std::ptrdiff_t(kernel_h), std::ptrdiff_t(height + pad_h));
+    const std::ptrdiff_t we =
+        std::min<std::ptrdiff_t>(ws + std::ptrdiff_t(kernel_w), std::ptrdiff_t(width + pad_w));
+    const auto area = static_cast<std::size_t>((he - hs) * (we - ws));
+    const auto clip = [](std::ptrdiff_t v, std::size_t hi) {
+      return static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(v, 0, std::ptrdiff_t(hi)));
+    };
+    return {clip(hs, height), clip(he, height), clip(ws, width), clip(we, width), area};
+  }
+};
+
+// PyTorch's max-pool update rule: a NaN wins, so a diverged network stays visibly NaN after
+// pooling. Without short-circuit, so that callers compile to compare-and-select.
+template <class T>
+constexpr bool beats(T candidate, T best) {
+  return (candidate > best) | (candidate != candidate);
+}
+
+// Activations are [batch, channels, plane]; a flat input has a plane of 1.
+struct NormGeometry {
+  std::size_t channels, plane;
+  constexpr std::size_t sample() const { return channels * plane; }
+};
+
+}  // namespace strata::backend
