@@ -5,6 +5,9 @@
 //   fashion_mnist [--epochs 3] [--batch 64] [--lr 0.001] [--seed 1] [--threads 2]
 //                 [--data-dir /usr/share/datasets/fashion-mnist] [--checkpoint simple_cnn.ckpt]
 //                 [--train-limit N]   (train on the first N images only: a quick smoke run)
+//                 [--metrics-csv FILE] [--predictions-png FILE] [--feature-maps-png FILE]
+//                 [--feature-layer 1] [--filters-png FILE]   (docs/visualisation.md)
+// After the last epoch it prints the test top-1 and top-5 accuracy and the confusion matrix.
 #include <cstdio>
 
 #include <strata/strata.hpp>

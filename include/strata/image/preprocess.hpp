@@ -1,0 +1,171 @@
+// torchvision's ImageNet evaluation preprocessing on a PIL image, reproduced bit for bit:
+//   transforms.Resize(256)      resize_short_side: PIL's Image.resize(..., BILINEAR)
+//   transforms.CenterCrop(224)  center_crop
+//   transforms.ToTensor()       to_normalized_chw (v / 255 as float32)
+//   transforms.Normalize(m, s)  ... then (x - m) / s, float32
+// PIL's bilinear resize is not plain bilinear interpolation: when it shrinks, the triangle filter
+// is stretched by the scale factor (support = scale pixels), so every source pixel under it
+// contributes (antialiasing); when it enlarges, it is ordinary bilinear interpolation with
+// half-pixel centres. It runs two separable passes (horizontal, then vertical) in 22-bit fixed
+// point, rounding to 8 bits after each; resize_bilinear_antialias does the same arithmetic, so
+// the 8-bit result equals PIL's exactly (tests/test_image.cpp checks it against PIL 9.4). No
+// dependency; strata/image/io.hpp reads files.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "strata/image/image.hpp"
+
+namespace strata::image {
+
+namespace detail {
+
+// PIL's PRECISION_BITS for 8-bit images (Resample.c).
+inline constexpr int resample_precision_bits = 32 - 8 - 2;
+
+// One pass's filter: for output index i, `count[i]` source samples from `first[i]` with
+// fixed-point weights weights[i * ksize ...]. As PIL's precompute_coeffs and
+// normalize_coeffs_8bpc, including C's truncating casts.
+struct ResampleTaps {
+  std::size_t ksize = 0;
+  std::vector<int> first, count;
+  std::vector<std::int32_t> weights;
+};
+
+inline ResampleTaps bilinear_taps(std::size_t in_size, std::size_t out_size) {
+  const double scale = static_cast<double>(in_size) / static_cast<double>(out_size);
+  const double filterscale = std::max(scale, 1.0);
+  const double support = 1.0 * filterscale;  // the triangle's support, stretched when shrinking
+  ResampleTaps taps;
+  taps.ksize = static_cast<std::size_t>(std::ceil(support)) * 2 + 1;
+  taps.first.resize(out_size);
+  taps.count.resize(out_size);
+  taps.weights.assign(out_size * taps.ksize, 0);
+  const double ss = 1.0 / filterscale;
+  std::vector<double> k(taps.ksize);
+  for (std::size_t xx = 0; xx < out_size; ++xx) {
+    const double center = (static_cast<double>(xx) + 0.5) * scale;
+    const int xmin = std::max(static_cast<int>(center - support + 0.5), 0);
+    const int xmax =
+        std::min(static_cast<int>(center + support + 0.5), static_cast<int>(in_size)) - xmin;
+    double total = 0;
+    for (int x = 0; x < xmax; ++x) {
+      const double t = std::abs((x + xmin - center + 0.5) * ss);
+      k[x] = t < 1.0 ? 1.0 - t : 0.0;
+      total += k[x];
+    }
+    for (int x = 0; x < xmax; ++x) {
+      const double w = total != 0.0 ? k[x] / total : k[x];
+      const double fixed = w * (1 << resample_precision_bits);
+      taps.weights[xx * taps.ksize + x] =
+          static_cast<std::int32_t>(w < 0 ? fixed - 0.5 : fixed + 0.5);
+    }
+    taps.first[xx] = xmin;
+    taps.count[xx] = xmax;
+  }
+  return taps;
+}
+
+// PIL's clip8: the accumulator started at one half, so the shift rounds to nearest.
+inline std::uint8_t clip8(std::int64_t v) {
+  if (v >= (std::int64_t{1} << resample_precision_bits << 8)) return 255;
+  if (v <= 0) return 0;
+  return static_cast<std::uint8_t>(v >> resample_precision_bits);
+}
+
+// Resamples along one axis: `horizontal` mixes pixels of a row, otherwise of a column.
+inline Image resample_axis(const Image& in, std::size_t out_size, bool horizontal) {
+  const std::size_t in_size = horizontal ? in.width : in.height;
+  const ResampleTaps taps = bilinear_taps(in_size, out_size);
+  Image out(horizontal ? out_size : in.width, horizontal ? in.height : out_size, in.channels);
+  for (std::size_t y = 0; y < out.height; ++y)
+    for (std::size_t x = 0; x < out.width; ++x) {
+      const std::size_t o = horizontal ? x : y;
+      const std::int32_t* w = &taps.weights[o * taps.ksize];
+      for (std::size_t c = 0; c < in.channels; ++c) {
+        std::int64_t acc = std::int64_t{1} << (resample_precision_bits - 1);
+        for (int t = 0; t < taps.count[o]; ++t) {
+          const std::size_t s = static_cast<std::size_t>(taps.first[o] + t);
+          acc += std::int64_t{horizontal ? in.at(y, s, c) : in.at(s, x, c)} * w[t];
+        }
+        out.at(y, x, c) = clip8(acc);
+      }
+    }
+  return out;
+}
+
+}  // namespace detail
+
+// PIL's Image.resize((width, height), Image.BILINEAR) with reducing_gap=None (what torchvision's
+// Resize calls): an axis whose size does not change is left untouched, as PIL does.
+inline Image resize_bilinear_antialias(const Image& in, std::size_t width, std::size_t height) {
+  if (in.width == 0 || in.height == 0 || width == 0 || height == 0)
+    throw std::invalid_argument("resize: sizes must be positive, got " + std::to_string(in.width) +
+                                "x" + std::to_string(in.height) + " -> " + std::to_string(width) +
+                                "x" + std::to_string(height));
+  Image out = width != in.width ? detail::resample_axis(in, width, true) : in;
+  return height != in.height ? detail::resample_axis(out, height, false) : out;
+}
+
+// transforms.Resize(size) with an int: the short side becomes `size`, the long side
+// int(size * long / short) (truncated, as torchvision 0.14).
+inline Image resize_short_side(const Image& in, std::size_t size) {
+  const bool wide = in.width >= in.height;
+  const std::size_t s = wide ? in.height : in.width, l = wide ? in.width : in.height;
+  const auto long_side =
+      static_cast<std::size_t>(static_cast<double>(size) * double(l) / double(s));
+  return wide ? resize_bilinear_antialias(in, long_side, size)
+              : resize_bilinear_antialias(in, size, long_side);
+}
+
+// transforms.CenterCrop(size): offsets int(round((in - size) / 2.0)), where Python's round
+// takes halves to the even neighbour.
+inline Image center_crop(const Image& in, std::size_t size) {
+  if (in.width < size || in.height < size)
+    throw std::invalid_argument("center_crop: a " + std::to_string(in.width) + "x" +
+                                std::to_string(in.height) + " image is smaller than the crop " +
+                                std::to_string(size));
+  const auto offset = [](std::size_t excess) {
+    const std::size_t half = excess / 2;
+    return excess % 2 == 1 && half % 2 == 1 ? half + 1 : half;
+  };
+  const std::size_t top = offset(in.height - size), left = offset(in.width - size);
+  Image out(size, size, in.channels);
+  for (std::size_t y = 0; y < size; ++y)
+    std::copy_n(&in.pixels[((top + y) * in.width + left) * in.channels], size * in.channels,
+                &out.pixels[y * size * in.channels]);
+  return out;
+}
+
+// ImageNet's per-channel statistics, as in torchvision's weights' transforms.
+inline constexpr std::array<float, 3> imagenet_mean{0.485f, 0.456f, 0.406f};
+inline constexpr std::array<float, 3> imagenet_std{0.229f, 0.224f, 0.225f};
+
+// ToTensor then Normalize: [C, H, W] floats ((v / 255) - mean[c]) / std[c], in float32 as torch.
+inline std::vector<float> to_normalized_chw(const Image& in, const std::array<float, 3>& mean,
+                                            const std::array<float, 3>& std) {
+  if (in.channels != 3) throw std::invalid_argument("to_normalized_chw: the image must be RGB");
+  const std::size_t plane = in.width * in.height;
+  std::vector<float> out(3 * plane);  // [3, H, W]
+  for (std::size_t c = 0; c < 3; ++c)
+    for (std::size_t i = 0; i < plane; ++i)
+      out[c * plane + i] = (static_cast<float>(in.pixels[i * 3 + c]) / 255.0f - mean[c]) / std[c];
+  return out;
+}
+
+// torchvision's ImageNet evaluation transform, Resize(resize) + CenterCrop(crop) + ToTensor +
+// Normalize(ImageNet): [3, crop, crop] floats, ready for Model::forward.
+inline std::vector<float> imagenet_preprocess(const Image& rgb, std::size_t resize = 256,
+                                              std::size_t crop = 224) {
+  return to_normalized_chw(center_crop(resize_short_side(rgb, resize), crop), imagenet_mean,
+                           imagenet_std);
+}
+
+}  // namespace strata::image

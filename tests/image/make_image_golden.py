@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""Writes tests/image/golden/ for tests/test_image.cpp, with PIL and torchvision as the reference:
+
+  photo.png             a 64x77 RGB photograph (Grace Hopper, matplotlib's public-domain sample,
+                        downsized with PIL's LANCZOS): the committed input
+  resized_48.png        transforms.Resize(48) of it: shrinking, PIL's antialiased bilinear
+  resized_80.png        transforms.Resize(80): enlarging, plain bilinear
+  crop_80_75.png        CenterCrop(75) of resized_80 (offsets 2.5 and 10.5 round down to even)
+  tensor_48_41.f32      Resize(48), CenterCrop(41) (offset 3.5 rounds up), ToTensor, Normalize
+                        with ImageNet's statistics: [3, 41, 41] float32, little-endian
+  mini_net.safetensors  a reduced classifier, seeded random weights and BatchNorm statistics:
+                        Conv(3->8, 3, s2) BN ReLU Conv(8->16, 3, s2) BN ReLU AvgPool(1) Flatten
+                        Linear(16->100)
+  mini_net_top5.txt     its eval-mode logits on that tensor: the top 5 as "index logit
+                        probability", from float64 arithmetic on the float32 weights
+
+Run with Debian's python (torch 1.13, torchvision 0.14, PIL 9.4):
+    /usr/bin/python3 tests/image/make_image_golden.py
+"""
+
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+from torchvision import transforms
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+from torch_to_safetensors import randomize_batchnorms, save_safetensors  # noqa: E402
+
+SOURCE = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg"
+GOLDEN = os.path.join(HERE, "golden")
+IMAGENET = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+
+
+def mini_net():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 100))
+
+
+def main():
+    os.makedirs(GOLDEN, exist_ok=True)
+    photo_path = os.path.join(GOLDEN, "photo.png")
+    if not os.path.exists(photo_path):  # the committed input stays fixed once written
+        Image.open(SOURCE).convert("RGB").resize((64, 77), Image.LANCZOS).save(photo_path)
+    photo = Image.open(photo_path).convert("RGB")
+
+    transforms.Resize(48)(photo).save(os.path.join(GOLDEN, "resized_48.png"))
+    resized_80 = transforms.Resize(80)(photo)
+    resized_80.save(os.path.join(GOLDEN, "resized_80.png"))
+    transforms.CenterCrop(75)(resized_80).save(os.path.join(GOLDEN, "crop_80_75.png"))
+
+    tensor = transforms.Compose([transforms.Resize(48), transforms.CenterCrop(41),
+                                 transforms.ToTensor(), IMAGENET])(photo)  # [3, 41, 41]
+    tensor.numpy().astype("<f4").tofile(os.path.join(GOLDEN, "tensor_48_41.f32"))
+
+    torch.manual_seed(5)
+    net = mini_net()
+    randomize_batchnorms(net)
+    net.eval()
+    save_safetensors(net.state_dict(), os.path.join(GOLDEN, "mini_net.safetensors"))
+    with torch.no_grad():
+        logits = net.double()(tensor.double().unsqueeze(0))[0]  # [100]
+    probabilities = torch.softmax(logits, 0)
+    top = torch.topk(logits, 5)
+    with open(os.path.join(GOLDEN, "mini_net_top5.txt"), "w") as f:
+        for i in top.indices.tolist():
+            f.write(f"{i} {logits[i].item():.9g} {probabilities[i].item():.9g}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+// strata/image: torchvision's ImageNet preprocessing against PIL and torchvision (golden files
+// from tests/image/make_image_golden.py), a classifier's top-5 on the preprocessed photo against
+// PyTorch, PNG writing, and the pictures' layout.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <strata/image/io.hpp>
+#include <strata/image/preprocess.hpp>
+#include <strata/image/visualize.hpp>
+#include <strata/io/safetensors.hpp>
+#include <strata/strata.hpp>
+
+#include "temp_dir.hpp"
+
+namespace st = strata;
+namespace img = strata::image;
+
+namespace {
+
+const std::filesystem::path golden = STRATA_IMAGE_GOLDEN_DIR;
+
+std::vector<float> read_floats(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in);
+  std::vector<float> out(std::filesystem::file_size(path) / sizeof(float));
+  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size() * 4));
+  return out;
+}
+
+void require_same(const img::Image& got, const img::Image& want) {
+  REQUIRE(got.width == want.width);
+  REQUIRE(got.height == want.height);
+  REQUIRE(got.channels == want.channels);
+  std::size_t differing = 0;
+  for (std::size_t i = 0; i < want.pixels.size(); ++i) differing += got.pixels[i] != want.pixels[i];
+  CHECK(differing == 0);
+}
+
+// The reduced classifier of make_image_golden.py, named as its nn.Sequential.
+using MiniNet = st::Sequential<st::Input<3, 41, 41>,                                            //
+                               st::Conv2d<8, 3, st::Stride<2>, st::Pad<1>>, st::BatchNorm2d<>,  //
+                               st::ReLU, st::Conv2d<16, 3, st::Stride<2>, st::Pad<1>>,          //
+                               st::BatchNorm2d<>, st::ReLU, st::GlobalAvgPool, st::Flatten,     //
+                               st::Linear<100>>;
+
+}  // namespace
+
+TEST_CASE("image: Resize equals PIL's antialiased bilinear, shrinking and enlarging") {
+  const img::Image photo = img::read_rgb(golden / "photo.png");
+  REQUIRE(photo.width == 64);
+  REQUIRE(photo.height == 77);
+  require_same(img::resize_short_side(photo, 48), img::read_rgb(golden / "resized_48.png"));
+  const img::Image enlarged = img::resize_short_side(photo, 80);
+  require_same(enlarged, img::read_rgb(golden / "resized_80.png"));
+  // Offsets 2.5 and 10.5: Python's round takes both down to the even neighbour.
+  require_same(img::center_crop(enlarged, 75), img::read_rgb(golden / "crop_80_75.png"));
+}
+
+TEST_CASE("image: Resize + CenterCrop + ToTensor + Normalize equal torchvision's tensor") {
+  const auto want = read_floats(golden / "tensor_48_41.f32");  // [3, 41, 41]
+  const auto got = img::imagenet_preprocess(img::read_rgb(golden / "photo.png"), 48, 41);
+  REQUIRE(got.size() == want.size());
+  float worst = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]));
+  // The same float32 operations in the same order as torch: equal, not merely close.
+  CHECK(worst == 0.0f);
+}
+
+TEST_CASE("image: a classifier's top 5 on the preprocessed photo equal PyTorch's") {
+  st::Model<MiniNet> model;
+  st::load_safetensors(golden / "mini_net.safetensors", model);
+  model.eval();
+  const auto input = img::imagenet_preprocess(img::read_rgb(golden / "photo.png"), 48, 41);
+  const auto logits = model.forward(input).sample(0);  // [100]
+  std::ifstream want_file(golden / "mini_net_top5.txt");
+  std::vector<std::size_t> want_index;
+  std::vector<double> want_logit, want_probability;
+  std::size_t index = 0;
+  double l = 0, p = 0;
+  while (want_file >> index >> l >> p) {
+    want_index.push_back(index);
+    want_logit.push_back(l);
+    want_probability.push_back(p);
+  }
+  REQUIRE(want_index.size() == 5);
+  const double scale =
+      std::abs(*std::max_element(want_logit.begin(), want_logit.end(),
+                                 [](double a, double b) { return std::abs(a) < std::abs(b); }));
+  const auto top = st::top_k(logits, 5);
+  const auto probabilities = st::softmax(logits);
+  for (std::size_t k = 0; k < 5; ++k) {
+    CAPTURE(k);
+    CHECK(top[k] == want_index[k]);
+    CHECK(std::abs(logits[top[k]] - want_logit[k]) <= 1e-4 * scale);
+    CHECK(std::abs(probabilities[top[k]] - want_probability[k]) <= 1e-4 * want_probability[k]);
+  }
+}
+
+TEST_CASE("image: PNG written and read back is the same image; failures name the file") {
+  const st::test::TempDir dir;
+  img::Image picture = img::canvas(7, 5, {10, 20, 30});
+  img::fill_rect(picture, 2, 1, 3, 10, {200, 100, 0});  // clipped at the bottom edge
+  img::write_png(dir / "a.png", picture);
+  require_same(img::read_rgb(dir / "a.png"), picture);
+  CHECK(picture.at(4, 4, 0) == 200);
+  CHECK(picture.at(0, 2, 0) == 10);
+  CHECK_THROWS_WITH_AS(img::read_rgb(dir / "missing.png"),
+                       doctest::Contains("missing.png' cannot be read"), img::ImageError);
+  CHECK_THROWS_WITH_AS(img::write_png(dir / "no_dir" / "b.png", picture),
+                       doctest::Contains("b.png' cannot be written"), img::ImageError);
+}
+
+TEST_CASE("image: text is drawn with the 5x7 font, 6 pixels a character") {
+  img::Image text = img::canvas(14, 9);
+  img::draw_text(text, 1, 1, "I-", {0, 0, 0});
+  CHECK(img::text_width("I-") == 12);
+  // 'I' is a vertical bar in its middle column over the 7 rows; '-' a bar on row 3.
+  for (std::size_t row = 0; row < 7; ++row) CHECK(text.at(1 + row, 1 + 2, 0) == 0);
+  CHECK(text.at(1 + 7, 1 + 2, 0) == 255);
+  for (std::size_t col = 0; col < 5; ++col) CHECK(text.at(1 + 3, 7 + col, 0) == 0);
+  CHECK(text.at(1 + 2, 7, 0) == 255);
+}
+
+TEST_CASE("image: tiles are laid out in a near-square grid, each normalised on its own") {
+  std::vector<float> planes(5 * 2 * 3, 4.0f);  // [5, 1, 2, 3]: constant tiles ...
+  for (std::size_t i = 0; i < 6; ++i) planes[i] = float(i) * 10 - 7;  // ... but the first
+  const img::Image grid = img::tile(planes, 5, 1, 2, 3, {.scale = 2, .gap = 1});
+  // 3 columns and 2 rows of 6x4-pixel tiles with 1-pixel gaps.
+  CHECK(grid.width == 3 * (6 + 1) + 1);
+  CHECK(grid.height == 2 * (4 + 1) + 1);
+  CHECK(grid.at(1, 1, 0) == 0);    // the first tile's minimum, top left
+  CHECK(grid.at(4, 6, 0) == 255);  // its maximum, bottom right
+  CHECK(grid.at(2, 3, 1) == 51);   // 10 of 50 above the minimum
+  CHECK(grid.at(1, 8, 0) == 128);  // a constant tile is mid-grey
+  CHECK(grid.at(0, 0, 0) == 255);  // the gap keeps the background
+  CHECK_THROWS_WITH(img::tile(planes, 6, 1, 2, 3), doctest::Contains("30 values for 6 tiles"));
+}
+
+TEST_CASE("image: feature maps, filters and predictions of a model") {
+  using Net = st::Sequential<st::Input<1, 4, 4>, st::Conv2d<3, 3, st::Pad<1>>, st::ReLU,
+                             st::Flatten, st::Linear<2>>;
+  st::Model<Net> model{st::seed{3}};
+  std::vector<float> input(2 * 16);  // [2, 1, 4, 4]
+  for (std::size_t i = 0; i < input.size(); ++i) input[i] = std::sin(float(i));
+  const auto logits = model.forward(input);  // [2, 2]
+
+  const img::Image maps = img::feature_maps(model, 0, 1, {.columns = 3, .scale = 1, .gap = 1});
+  CHECK(maps.width == 3 * 5 + 1);
+  CHECK(maps.height == 4 + 2);
+  // Sample 1's first channel, normalised: its minimum is black wherever it lies.
+  const auto first = model.activation<0>().subspan(3 * 16, 16);  // [4, 4]
+  const auto lowest = std::min_element(first.begin(), first.end()) - first.begin();
+  CHECK(maps.at(1 + std::size_t(lowest) / 4, 1 + std::size_t(lowest) % 4, 0) == 0);
+  CHECK_THROWS_WITH(img::feature_maps(model, 2), doctest::Contains("layer 2's output is 48,"));
+  CHECK_THROWS_WITH(img::feature_maps(model, 4), doctest::Contains("layer 4 is out of range"));
+  CHECK_THROWS_WITH(img::feature_maps(model, 0, 2), doctest::Contains("sample 2"));
+
+  const img::Image kernels = img::filters(model.parameters()[0], {.scale = 2, .gap = 1});
+  CHECK(kernels.width == 2 * (6 + 1) + 1);  // 3 filters of 3x3 in a 2x2 grid
+  CHECK(kernels.height == 2 * (6 + 1) + 1);
+  CHECK_THROWS_WITH(img::filters(model.parameters()[1]), doctest::Contains("'0.bias'"));
+
+  // Sample 0 labelled with its prediction, sample 1 with the other class: only that is red.
+  const std::int32_t predicted = std::int32_t(st::top_k(logits.sample(0), 1)[0]);
+  const std::int32_t wrong = 1 - std::int32_t(st::top_k(logits.sample(1), 1)[0]);
+  const std::vector<std::int32_t> labels{predicted, wrong};
+  const std::vector<std::string_view> names{"zero", "one"};
+  const img::Image grid = img::predictions(input, 2, 1, 4, 4, labels, logits.values(), names,
+                                           {.columns = 2, .scale = 1, .gap = 1});
+  const auto red_pixels = [&](std::size_t x0, std::size_t x1) {
+    std::size_t n = 0;
+    for (std::size_t y = 0; y < grid.height; ++y)
+      for (std::size_t x = x0; x < x1; ++x)
+        n += grid.at(y, x, 0) == 220 && grid.at(y, x, 1) == 0 && grid.at(y, x, 2) == 0;
+    return n;
+  };
+  const std::size_t cell = (grid.width - 1) / 2;
+  CHECK(red_pixels(0, cell) == 0);
+  CHECK(red_pixels(cell, grid.width) > 0);
+}
