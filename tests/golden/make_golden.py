@@ -313,7 +313,9 @@ def adaptive_avgpool(name, shape, output_size):
 # ---------------------------------------------------------------- optimizers
 
 
-def optim_case(name, description, ctor, hyper):
+def optim_case(name, description, ctor, hyper, p0_frozen_steps=()):
+    """p0_frozen_steps: steps (1-based) at which p0 has no gradient, as a frozen parameter has
+    none; its g0 is still drawn, so that the other values do not depend on it."""
     def make():
         w = Writer(name, description + "; params p0 [3,4], p1 [4]; 3 steps with explicit .grad")
         seed(name)
@@ -321,12 +323,14 @@ def optim_case(name, description, ctor, hyper):
         p1 = torch.randn(4).requires_grad_(True)
         opt = ctor([p0, p1])
         w.scalars(**hyper, steps=3)
+        for k in p0_frozen_steps:
+            w.scalar(f"p0_frozen_step{k}", 1)
         w.tensor("p0_init", p0)
         w.tensor("p1_init", p1)
         for k in range(1, 4):
             g0 = torch.randn(3, 4)
             g1 = torch.randn(4)
-            p0.grad = g0.clone()
+            p0.grad = None if k in p0_frozen_steps else g0.clone()
             p1.grad = g1.clone()
             opt.step()
             w.tensor(f"g0_step{k}", g0)
@@ -366,6 +370,39 @@ def optimizer_cases():
                    "decoupled decay)",
                    lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=1e-1, foreach=False),
                    dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-1, amsgrad=0)),
+        # Parameter groups: p0 in group 0 with its own lr and weight decay, p1 in group 1 with
+        # the optimizer's defaults (strata: st::groups with prefixes "p0" and "").
+        optim_case("groups_sgd_momentum",
+                   "torch.optim.SGD([{p0, lr=0.05, weight_decay=0.1}, {p1}], lr=0.1, "
+                   "momentum=0.9, weight_decay=1e-2)",
+                   lambda ps: torch.optim.SGD([dict(params=[ps[0]], lr=0.05, weight_decay=0.1),
+                                               dict(params=[ps[1]])],
+                                              lr=0.1, momentum=0.9, weight_decay=1e-2,
+                                              foreach=False),
+                   dict(lr=0.1, momentum=0.9, weight_decay=1e-2, nesterov=0, group0_lr=0.05,
+                        group0_weight_decay=0.1, **sgd_common)),
+        optim_case("groups_adamw",
+                   "torch.optim.AdamW([{p0, lr=1e-3, weight_decay=0}, {p1}], lr=1e-2, "
+                   "weight_decay=1e-1)",
+                   lambda ps: torch.optim.AdamW([dict(params=[ps[0]], lr=1e-3, weight_decay=0.0),
+                                                 dict(params=[ps[1]])],
+                                                lr=1e-2, weight_decay=1e-1, foreach=False),
+                   dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-1, amsgrad=0,
+                        group0_lr=1e-3, group0_weight_decay=0.0)),
+        # p0 frozen (no gradient) at step 1 and trained from step 2: its bias correction counts
+        # its own steps.
+        optim_case("adam_unfreeze",
+                   "torch.optim.Adam(lr=1e-2, weight_decay=1e-2), p0 without gradient at step 1",
+                   lambda ps: torch.optim.Adam(ps, lr=1e-2, weight_decay=1e-2, foreach=False),
+                   dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, amsgrad=0),
+                   p0_frozen_steps=(1,)),
+        optim_case("sgd_unfreeze",
+                   "torch.optim.SGD(lr=0.1, momentum=0.9, dampening=0.5), p0 without gradient "
+                   "at step 1",
+                   lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.5,
+                                              foreach=False),
+                   dict(lr=0.1, momentum=0.9, weight_decay=0.0, nesterov=0, dampening=0.5),
+                   p0_frozen_steps=(1,)),
     ]
 
 

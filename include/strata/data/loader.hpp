@@ -80,6 +80,21 @@ inline std::filesystem::path find_idx_file(const std::filesystem::path& dir,
                   " and " + stem + ".gz");
 }
 
+// Hand-rolled Fisher-Yates instead of std::shuffle: std::shuffle's output differs between
+// standard libraries, whereas mt19937_64's sequence is fixed by the standard, so this order is
+// reproducible everywhere.
+inline void shuffle(std::span<std::size_t> order, std::mt19937_64& rng) {
+  for (std::size_t i = order.size(); i > 1; --i) {
+    const std::uint64_t bound = i;
+    // Rejecting draws below 2^64 mod bound makes `r % bound` exactly uniform.
+    const std::uint64_t threshold = (0 - bound) % bound;
+    std::uint64_t r;
+    do r = rng();
+    while (r < threshold);
+    std::swap(order[i - 1], order[static_cast<std::size_t>(r % bound)]);
+  }
+}
+
 }  // namespace detail
 
 // Reads the MNIST file layout (also used by Fashion-MNIST and KMNIST) from `dir`, accepting each
@@ -179,7 +194,8 @@ class Loader {
   iterator begin() {
     if (opt_.shuffle) {
       std::iota(order_.begin(), order_.end(), std::size_t{0});
-      shuffle(std::mt19937_64(opt_.seed + epoch_));
+      std::mt19937_64 rng(opt_.seed + epoch_);
+      detail::shuffle(order_, rng);
     }
     // A stream apart from the shuffle's, so that augmenting does not change the order.
     augment_rng_.seed(~(opt_.seed + epoch_));
@@ -198,21 +214,6 @@ class Loader {
   void set_epoch(std::uint64_t epoch) { epoch_ = epoch; }
 
  private:
-  // Hand-rolled Fisher-Yates instead of std::shuffle: std::shuffle's output differs between
-  // standard libraries, whereas mt19937_64's sequence is fixed by the standard, so this order is
-  // reproducible everywhere.
-  void shuffle(std::mt19937_64 rng) {
-    for (std::size_t i = order_.size(); i > 1; --i) {
-      const std::uint64_t bound = i;
-      // Rejecting draws below 2^64 mod bound makes `r % bound` exactly uniform.
-      const std::uint64_t threshold = (0 - bound) % bound;
-      std::uint64_t r;
-      do r = rng();
-      while (r < threshold);
-      std::swap(order_[i - 1], order_[static_cast<std::size_t>(r % bound)]);
-    }
-  }
-
   void load(std::size_t index) {
     if (index >= batches_) return;
     const Dataset& d = *data_;
