@@ -36,7 +36,7 @@ inline constexpr std::size_t lanes = 16;
 inline constexpr std::size_t tile_rows = 8;
 inline constexpr std::size_t tile_vectors = 3;
 // Pixels reduced per weight-gradient tile before its registers are summed horizontally.
-inline constexpr std::size_t reduction_pixels = 1024;
+inline constexpr std::size_t reduction_pixels = 2048;
 // 16-pixel vectors per depthwise tile: eight accumulators cover the FMA latency.
 inline constexpr std::size_t depthwise_vectors = 8;
 
@@ -210,16 +210,19 @@ template <std::size_t Channels>
 inline constexpr std::size_t tiles_of = (Channels + tile_rows - 1) / tile_rows;
 
 // dw[r][i][t] += sum over the images' pixels of dy[r][p] * x[i][p + offset_t], for Rows output
-// channels and one input channel i; images are image_stride_* apart.
-template <class Plan, std::size_t Rows>
+// channels, one input channel i and the Taps taps from first_tap; images are image_stride_*
+// apart. Rows x Taps accumulators: each shifted x vector feeds Rows FMAs and each dy vector
+// Taps, so that the loads (two of them split across cache lines) keep up with the FMAs.
+template <class Plan, std::size_t Rows, std::size_t Taps>
 inline void weight_grad_tile(const float* dy, const float* x, std::size_t images,
                              std::size_t dy_image_stride, std::size_t x_image_stride, float* dw,
-                             std::size_t dw_row_stride) {
+                             std::size_t dw_row_stride, std::size_t first_tap) {
   const auto& table = Plan::forward_table();
-  constexpr std::size_t taps = Plan::taps;
-  __m512 acc[Rows * taps];
+  __m512 acc[Rows * Taps];
   STRATA_UNROLL
-  for (std::size_t a = 0; a < Rows * taps; ++a) acc[a] = _mm512_setzero_ps();
+  for (std::size_t a = 0; a < Rows * Taps; ++a) acc[a] = _mm512_setzero_ps();
+  const std::uint16_t* masks = table.mask.data() + first_tap * Plan::vectors;
+  const std::ptrdiff_t* offsets = table.offset.data() + first_tap;
   for (std::size_t n = 0; n < images; ++n) {
     const float* grad = dy + n * dy_image_stride;
     const float* plane = x + n * x_image_stride;
@@ -232,18 +235,18 @@ inline void weight_grad_tile(const float* dy, const float* x, std::size_t images
       for (std::size_t r = 0; r < Rows; ++r)
         d[r] = _mm512_maskz_loadu_ps(valid, grad + r * Plan::pixels + v * lanes);
       STRATA_UNROLL
-      for (std::size_t t = 0; t < taps; ++t) {
-        const __m512 shifted = _mm512_maskz_loadu_ps(table.mask[t * Plan::vectors + v],
-                                                     plane + v * lanes + table.offset[t]);
+      for (std::size_t t = 0; t < Taps; ++t) {
+        const __m512 shifted =
+            _mm512_maskz_loadu_ps(masks[t * Plan::vectors + v], plane + v * lanes + offsets[t]);
         STRATA_UNROLL
         for (std::size_t r = 0; r < Rows; ++r)
-          acc[r * taps + t] = _mm512_fmadd_ps(d[r], shifted, acc[r * taps + t]);
+          acc[r * Taps + t] = _mm512_fmadd_ps(d[r], shifted, acc[r * Taps + t]);
       }
     }
   }
   STRATA_UNROLL
-  for (std::size_t a = 0; a < Rows * taps; ++a)
-    dw[(a / taps) * dw_row_stride + a % taps] += _mm512_reduce_add_ps(acc[a]);
+  for (std::size_t a = 0; a < Rows * Taps; ++a)
+    dw[(a / Taps) * dw_row_stride + first_tap + a % Taps] += _mm512_reduce_add_ps(acc[a]);
 }
 
 }  // namespace direct
@@ -303,21 +306,23 @@ template <auto G>
 void direct_conv_weight_grad(std::size_t images, const float* x, const float* dy, float* dw) {
   using Plan = DirectConvPlan<G>;
   constexpr std::size_t taps = Plan::taps, cin = G.in_channels, cout = G.out_channels;
-  // Rows x taps accumulators: about 27 of the 32 registers.
-  constexpr std::size_t rows = std::clamp<std::size_t>(27 / taps, 1, 8);
+  // One kernel row at a time: Rows x kernel_w accumulators, about 24 of the 32 registers.
+  constexpr std::size_t row_taps = G.kernel_w;
+  constexpr std::size_t rows = std::clamp<std::size_t>(24 / row_taps, 1, 8);
   constexpr std::size_t x_stride = cin * Plan::pixels, dy_stride = cout * Plan::pixels;
   for (std::size_t o0 = 0; o0 < cout; o0 += rows)
-    for (std::size_t i = 0; i < cin; ++i) {
-      const float* grad = dy + o0 * Plan::pixels;
-      const float* plane = x + i * Plan::pixels;
-      float* to = dw + (o0 * cin + i) * taps;
-      if (o0 + rows <= cout)
-        direct::weight_grad_tile<Plan, rows>(grad, plane, images, dy_stride, x_stride, to,
-                                             cin * taps);
-      else if constexpr (cout % rows != 0)
-        direct::weight_grad_tile<Plan, cout % rows>(grad, plane, images, dy_stride, x_stride, to,
-                                                    cin * taps);
-    }
+    for (std::size_t i = 0; i < cin; ++i)
+      for (std::size_t ki = 0; ki < G.kernel_h; ++ki) {
+        const float* grad = dy + o0 * Plan::pixels;
+        const float* plane = x + i * Plan::pixels;
+        float* to = dw + (o0 * cin + i) * taps;
+        if (o0 + rows <= cout)
+          direct::weight_grad_tile<Plan, rows, row_taps>(grad, plane, images, dy_stride, x_stride,
+                                                         to, cin * taps, ki * row_taps);
+        else if constexpr (cout % rows != 0)
+          direct::weight_grad_tile<Plan, cout % rows, row_taps>(
+              grad, plane, images, dy_stride, x_stride, to, cin * taps, ki * row_taps);
+      }
 }
 
 namespace direct {
@@ -392,9 +397,9 @@ void direct_depthwise_backward(std::size_t threads, std::size_t batch, const flo
     });
   parallel_for(threads, channels, [&](std::size_t c, std::size_t) {
     std::fill_n(dweight + c * taps, taps, 0.0f);
-    direct::weight_grad_tile<Plan, 1>(dy + c * Plan::pixels, x + c * Plan::pixels, batch,
-                                      channels * Plan::pixels, channels * Plan::pixels,
-                                      dweight + c * taps, taps);
+    direct::weight_grad_tile<Plan, 1, taps>(dy + c * Plan::pixels, x + c * Plan::pixels, batch,
+                                            channels * Plan::pixels, channels * Plan::pixels,
+                                            dweight + c * taps, taps, 0);
     if (!dbias) return;
     float sum = 0;
     for (std::size_t n = 0; n < batch; ++n) {
