@@ -236,10 +236,16 @@ void conv2d_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
 #endif
   constexpr bool direct = uses_direct_conv<G, T>();
   // Work items: single images, or for the direct path groups of images whose weight gradient
-  // is reduced together.
+  // is reduced together: at most direct_weight_grad_group images, and a whole number of items
+  // per thread, so that small planes (whose groups are large) still use every thread evenly.
   std::size_t group = 1;
 #if STRATA_DIRECT_CONV
-  if constexpr (direct) group = direct_weight_grad_group<G>;
+  if constexpr (direct) {
+    const std::size_t at_least =
+        (ctx.batch + direct_weight_grad_group<G> - 1) / direct_weight_grad_group<G>;
+    const std::size_t balanced = (at_least + ctx.threads - 1) / ctx.threads * ctx.threads;
+    group = (ctx.batch + balanced - 1) / balanced;
+  }
 #endif
   const std::size_t items = (ctx.batch + group - 1) / group;
   const std::size_t slots = std::min(ctx.threads, items);
