@@ -148,6 +148,12 @@ TEST_CASE("conv: the direct path's full and partial tiles (20 channels from 10, 
   // 256 pixels: the weight gradient reduces 4 images per group, so a batch of 9 makes two full
   // groups and a partial one, spread unevenly over two threads.
   using Grouped = st::Conv2d<9, 3, st::Pad<1>, st::NoBias>::bind<Shape<3, 16, 16>>;
+  // A 4x4 plane is one vector: tiles of three vectors span three images.
+  using Tiny = st::Conv2d<10, 3, st::Pad<1>>::bind<Shape<6, 4, 4>>;
+  stt::CheckOptions five_images;
+  five_images.batch = 5;
+  stt::check_layer<Tiny>({{10, 4, 4}, 10 * 6 * 9 + 10, 10 * 6 * 9 * 16},
+                         ref::conv({.out = 10, .kh = 3, .kw = 3, .ph = 1, .pw = 1}), five_images);
   stt::CheckOptions nine_images;
   nine_images.batch = 9;
   stt::check_layer<Grouped>(

@@ -127,51 +127,72 @@ struct DirectConvPlan {
 
 namespace direct {
 
-// out[r][v0*16 .. +Vectors*16) for Rows rows = sum over in-channels i and taps t of
+// Where the vectors of a tile are: vector g of a run of images is vector g % V of image g / V,
+// so that one tile spans images when their planes are small (a 4x4 plane is one vector).
+struct TileVectors {
+  const float* in;  // the first image's input, [InChannels, H, W]
+  float* out;       // its output rows, [Rows, H, W] within [OutChannels, H, W]
+  std::size_t in_image_stride, out_image_stride;
+};
+
+// out[r] over the Vectors vectors from g0 for Rows rows = sum over in-channels i and taps t of
 // packed[i][t][r] * in[i][p + offset_t], masked; the rows start from init[r] (bias) or zero.
 template <class Plan, std::size_t Rows, std::size_t Vectors, std::size_t InChannels>
 inline void correlate_tile(const TapTable<Plan::taps, Plan::vectors>& table, const float* packed,
-                           const float* in, float* out, std::size_t v0, const float* init) {
+                           const TileVectors& at, std::size_t g0, const float* init) {
+  const float* in[Vectors];
+  float* out[Vectors];
+  const std::uint16_t* masks[Vectors];
+  std::size_t vector[Vectors];
+  STRATA_UNROLL
+  for (std::size_t j = 0; j < Vectors; ++j) {
+    const std::size_t n = (g0 + j) / Plan::vectors;
+    vector[j] = (g0 + j) % Plan::vectors;
+    in[j] = at.in + n * at.in_image_stride + vector[j] * lanes;
+    out[j] = at.out + n * at.out_image_stride + vector[j] * lanes;
+    masks[j] = table.mask.data() + vector[j];
+  }
   __m512 acc[Rows * Vectors];
   STRATA_UNROLL
   for (std::size_t a = 0; a < Rows * Vectors; ++a)
     acc[a] = init ? _mm512_set1_ps(init[a / Vectors]) : _mm512_setzero_ps();
-  for (std::size_t i = 0; i < InChannels; ++i) {
-    const float* plane = in + i * Plan::pixels + v0 * lanes;
+  for (std::size_t i = 0; i < InChannels; ++i)
     for (std::size_t t = 0; t < Plan::taps; ++t) {
-      const float* shifted = plane + table.offset[t];
-      const std::uint16_t* masks = table.mask.data() + t * Plan::vectors + v0;
+      const std::ptrdiff_t shift = static_cast<std::ptrdiff_t>(i * Plan::pixels) + table.offset[t];
       __m512 x[Vectors];
       STRATA_UNROLL
       for (std::size_t j = 0; j < Vectors; ++j)
-        x[j] = _mm512_maskz_loadu_ps(masks[j], shifted + j * lanes);
+        x[j] = _mm512_maskz_loadu_ps(masks[j][t * Plan::vectors], in[j] + shift);
       const float* w = packed + (i * Plan::taps + t) * Rows;
       STRATA_UNROLL
       for (std::size_t a = 0; a < Rows * Vectors; ++a)
         acc[a] = _mm512_fmadd_ps(_mm512_set1_ps(w[a / Vectors]), x[a % Vectors], acc[a]);
     }
-  }
   STRATA_UNROLL
   for (std::size_t a = 0; a < Rows * Vectors; ++a) {
-    const std::size_t v = v0 + a % Vectors;
-    float* to = out + (a / Vectors) * Plan::pixels + v * lanes;
-    if (v + 1 == Plan::vectors)
+    const std::size_t j = a % Vectors;
+    float* to = out[j] + (a / Vectors) * Plan::pixels;
+    if (vector[j] + 1 == Plan::vectors)
       _mm512_mask_storeu_ps(to, Plan::tail_mask, acc[a]);
     else
       _mm512_storeu_ps(to, acc[a]);
   }
 }
 
-// Rows output planes of one image: every group of tile_vectors vectors, then the remainder.
+// Rows output rows over the vectors [g_begin, g_end) of a run of images: tiles of tile_vectors
+// vectors, then the remainder.
 template <class Plan, std::size_t Rows, std::size_t InChannels>
 inline void correlate_rows(const TapTable<Plan::taps, Plan::vectors>& table, const float* packed,
-                           const float* in, float* out, const float* init) {
-  constexpr std::size_t full = Plan::vectors / tile_vectors * tile_vectors;
-  for (std::size_t v0 = 0; v0 < full; v0 += tile_vectors)
-    correlate_tile<Plan, Rows, tile_vectors, InChannels>(table, packed, in, out, v0, init);
-  if constexpr (Plan::vectors % tile_vectors != 0)
-    correlate_tile<Plan, Rows, Plan::vectors % tile_vectors, InChannels>(table, packed, in, out,
-                                                                         full, init);
+                           const TileVectors& at, std::size_t g_begin, std::size_t g_end,
+                           const float* init) {
+  std::size_t g = g_begin;
+  for (; g + tile_vectors <= g_end; g += tile_vectors)
+    correlate_tile<Plan, Rows, tile_vectors, InChannels>(table, packed, at, g, init);
+  static_assert(tile_vectors == 3, "the remainder below handles 1 or 2 vectors");
+  if (g_end - g == 2)
+    correlate_tile<Plan, Rows, 2, InChannels>(table, packed, at, g, init);
+  else if (g_end - g == 1)
+    correlate_tile<Plan, Rows, 1, InChannels>(table, packed, at, g, init);
 }
 
 // Weights as the tiles read them: for each tile of tile_rows output rows, [in][tap][row]. The
@@ -188,26 +209,51 @@ inline void pack_weights(float* packed, Weight&& weight) {
   }
 }
 
-// One tile of output rows for one image; the tile index picks full or remainder rows.
+// One tile of output rows over vectors [g_begin, g_end); the tile index picks full or remainder
+// rows.
 template <class Plan, std::size_t OutChannels, std::size_t InChannels>
-inline void correlate_image_tile(const TapTable<Plan::taps, Plan::vectors>& table,
-                                 const float* packed, const float* in, float* out, std::size_t tile,
-                                 const float* bias) {
+inline void correlate_tile_rows(const TapTable<Plan::taps, Plan::vectors>& table,
+                                const float* packed, const float* in, float* out,
+                                std::size_t g_begin, std::size_t g_end, std::size_t tile,
+                                const float* bias) {
   constexpr std::size_t full_tiles = OutChannels / tile_rows;
   const std::size_t o0 = tile * tile_rows;
   const float* tile_weights = packed + o0 * InChannels * Plan::taps;
   const float* init = bias ? bias + o0 : nullptr;
+  const TileVectors at{in, out + o0 * Plan::pixels, InChannels * Plan::pixels,
+                       OutChannels * Plan::pixels};
   if (tile < full_tiles) {
-    correlate_rows<Plan, tile_rows, InChannels>(table, tile_weights, in, out + o0 * Plan::pixels,
-                                                init);
+    correlate_rows<Plan, tile_rows, InChannels>(table, tile_weights, at, g_begin, g_end, init);
   } else if constexpr (OutChannels % tile_rows != 0) {
-    correlate_rows<Plan, OutChannels % tile_rows, InChannels>(table, tile_weights, in,
-                                                              out + o0 * Plan::pixels, init);
+    correlate_rows<Plan, OutChannels % tile_rows, InChannels>(table, tile_weights, at, g_begin,
+                                                              g_end, init);
   }
 }
 
-template <std::size_t Channels>
-inline constexpr std::size_t tiles_of = (Channels + tile_rows - 1) / tile_rows;
+// The images whose vectors one work item covers: one image when its plane has enough vectors
+// to fill tiles, several when it is small (7x7, 4x4), but no more than keep every thread busy.
+inline std::size_t images_per_item(std::size_t vectors, std::size_t batch, std::size_t threads) {
+  constexpr std::size_t vectors_per_item = 48;
+  const std::size_t per_thread = (batch + threads - 1) / threads;
+  return std::clamp<std::size_t>(vectors_per_item / vectors, 1,
+                                 std::max<std::size_t>(1, per_thread));
+}
+
+// out = correlation of in with the packed weights, over the whole batch: work items are (group
+// of images, tile of output rows).
+template <class Plan, std::size_t OutChannels, std::size_t InChannels>
+void correlate_batch(std::size_t threads, std::size_t batch,
+                     const TapTable<Plan::taps, Plan::vectors>& table, const float* packed,
+                     const float* in, float* out, const float* bias) {
+  constexpr std::size_t tiles = (OutChannels + tile_rows - 1) / tile_rows;
+  const std::size_t group = images_per_item(Plan::vectors, batch, threads);
+  const std::size_t groups = (batch + group - 1) / group;
+  parallel_for(threads, groups * tiles, [&](std::size_t item, std::size_t) {
+    const std::size_t first = item / tiles * group, last = std::min(batch, first + group);
+    correlate_tile_rows<Plan, OutChannels, InChannels>(
+        table, packed, in, out, first * Plan::vectors, last * Plan::vectors, item % tiles, bias);
+  });
+}
 
 // dw[r][i][t] += sum over the images' pixels of dy[r][p] * x[i][p + offset_t], for Rows output
 // channels, one input channel i and the Taps taps from first_tap; images are image_stride_*
@@ -265,14 +311,10 @@ void direct_conv_forward(std::size_t threads, std::size_t batch, const float* we
   direct::pack_weights<cout, cin, taps>(packed, [&](std::size_t o, std::size_t i, std::size_t t) {
     return weight[(o * cin + i) * taps + t];  // W[Cout, Cin, kh, kw]
   });
-  constexpr std::size_t tiles = direct::tiles_of<cout>;
-  parallel_for(threads, batch * tiles, [&](std::size_t item, std::size_t) {
-    const std::size_t n = item / tiles;
-    direct::correlate_image_tile<Plan, cout, cin>(Plan::forward_table(), packed,
-                                                  x + n * cin * Plan::pixels,   // [Cin, H, W]
-                                                  y + n * cout * Plan::pixels,  // [Cout, H, W]
-                                                  item % tiles, bias);
-  });
+  direct::correlate_batch<Plan, cout, cin>(threads, batch, Plan::forward_table(), packed,
+                                           x,  // [N, Cin, H, W]
+                                           y,  // [N, Cout, H, W]
+                                           bias);
 }
 
 // dx[n] = correlation of dy[n] with W read as [Cin][Cout] and the taps reversed (offsets
@@ -285,14 +327,10 @@ void direct_conv_backward_input(std::size_t threads, std::size_t batch, const fl
   direct::pack_weights<cin, cout, taps>(packed, [&](std::size_t i, std::size_t o, std::size_t t) {
     return weight[(o * cin + i) * taps + t];
   });
-  constexpr std::size_t tiles = direct::tiles_of<cin>;
-  parallel_for(threads, batch * tiles, [&](std::size_t item, std::size_t) {
-    const std::size_t n = item / tiles;
-    direct::correlate_image_tile<Plan, cin, cout>(Plan::backward_table(), packed,
-                                                  dy + n * cout * Plan::pixels,  // [Cout, H, W]
-                                                  dx + n * cin * Plan::pixels,   // [Cin, H, W]
-                                                  item % tiles, nullptr);
-  });
+  direct::correlate_batch<Plan, cin, cout>(threads, batch, Plan::backward_table(), packed,
+                                           dy,  // [N, Cout, H, W]
+                                           dx,  // [N, Cin, H, W]
+                                           nullptr);
 }
 
 // Images reduced together by one weight-gradient tile: enough pixels to amortise the
