@@ -90,6 +90,19 @@ constexpr bool beats(T candidate, T best) {
   return (candidate > best) | (candidate != candidate);
 }
 
+// Index within the plane of the maximum of output (oh, ow)'s clipped window under that rule:
+// the first maximum on ties, the last NaN if there is one. Both backends' reference argmax.
+template <class T>
+constexpr std::size_t window_argmax(const PoolGeometry& G, const T* plane, std::size_t oh,
+                                    std::size_t ow) {
+  const auto win = G.window(oh, ow);
+  std::size_t best = win.h0 * G.width + win.w0;
+  for (std::size_t h = win.h0; h < win.h1; ++h)
+    for (std::size_t w = win.w0; w < win.w1; ++w)
+      if (beats(plane[h * G.width + w], plane[best])) best = h * G.width + w;
+  return best;
+}
+
 // Activations are [batch, channels, plane]; a flat input has a plane of 1.
 struct NormGeometry {
   std::size_t channels, plane;

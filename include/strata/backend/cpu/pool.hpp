@@ -92,12 +92,7 @@ std::size_t argmax(const T* plane, std::size_t oh, std::size_t ow) {
       return nans != 0 ? nan_at : best;
     }
   }
-  const auto win = G.window(oh, ow);
-  std::size_t best = win.h0 * G.width + win.w0;
-  for (std::size_t h = win.h0; h < win.h1; ++h)
-    for (std::size_t w = win.w0; w < win.w1; ++w)
-      if (beats(plane[h * G.width + w], plane[best])) best = h * G.width + w;
-  return best;
+  return backend::window_argmax(G, plane, oh, ow);
 }
 
 // In training, overlapping or clipped windows (3x3/2, padded, ceil mode) keep each output's

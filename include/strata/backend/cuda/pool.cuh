@@ -14,19 +14,6 @@ namespace strata::backend::cuda {
 
 namespace detail {
 
-// Index within the plane of the maximum of output (oh, ow)'s window: the first on ties, the
-// last NaN if there is one (the CPU backend's argmax).
-template <class T>
-__device__ std::size_t window_argmax(PoolGeometry G, const T* plane, std::size_t oh,
-                                     std::size_t ow) {
-  const auto win = G.window(oh, ow);
-  std::size_t best = win.h0 * G.width + win.w0;
-  for (std::size_t h = win.h0; h < win.h1; ++h)
-    for (std::size_t w = win.w0; w < win.w1; ++w)
-      if (beats(plane[h * G.width + w], plane[best])) best = h * G.width + w;
-  return best;
-}
-
 // The outputs whose windows can contain input (ih, iw) along one axis: [first, last].
 struct OutputRange {
   std::size_t first, last;
@@ -48,7 +35,7 @@ __global__ void max_pool_forward_kernel(PoolGeometry G, std::size_t batch, const
   if (at >= batch * G.channels * G.out_pixels()) return;
   const std::size_t plane = at / G.out_pixels(), pixel = at % G.out_pixels();
   const T* in = x + plane * G.in_pixels();
-  y[at] = in[window_argmax(G, in, pixel / G.out_width(), pixel % G.out_width())];
+  y[at] = in[backend::window_argmax(G, in, pixel / G.out_width(), pixel % G.out_width())];
 }
 
 // Each input gathers the gradients of the outputs whose argmax it is. The argmax is recomputed
@@ -69,7 +56,7 @@ __global__ void max_pool_backward_kernel(PoolGeometry G, std::size_t batch, cons
   if (!rows.empty && !cols.empty)
     for (std::size_t oh = rows.first; oh <= rows.last; ++oh)
       for (std::size_t ow = cols.first; ow <= cols.last; ++ow)
-        if (window_argmax(G, in, oh, ow) == pixel) sum += grad_out[oh * G.out_width() + ow];
+        if (backend::window_argmax(G, in, oh, ow) == pixel) sum += grad_out[oh * G.out_width() + ow];
   dx[at] = sum;
 }
 
