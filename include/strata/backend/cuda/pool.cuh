@@ -56,7 +56,8 @@ __global__ void max_pool_backward_kernel(PoolGeometry G, std::size_t batch, cons
   if (!rows.empty && !cols.empty)
     for (std::size_t oh = rows.first; oh <= rows.last; ++oh)
       for (std::size_t ow = cols.first; ow <= cols.last; ++ow)
-        if (backend::window_argmax(G, in, oh, ow) == pixel) sum += grad_out[oh * G.out_width() + ow];
+        if (backend::window_argmax(G, in, oh, ow) == pixel)
+          sum += grad_out[oh * G.out_width() + ow];
   dx[at] = sum;
 }
 
