@@ -106,29 +106,19 @@ void col2im_add(const T* col, T* input) {
 
 // float takes the direct path where the geometry allows it (see direct_conv.hpp); double, and
 // builds without AVX-512, take im2col + GEMM.
+template <class T>
+inline constexpr bool direct_kernels_for = STRATA_DIRECT_CONV&& std::is_same_v<T, float>;
 template <ConvGeometry G, class T>
-constexpr bool uses_direct_conv() {
-#if STRATA_DIRECT_CONV
-  return std::is_same_v<T, float> && direct_conv_applies<G>;
-#else
-  return false;
-#endif
-}
+inline constexpr bool uses_direct_conv = direct_kernels_for<T>&& direct_conv_applies<G>;
 template <ConvGeometry G, class T>
-constexpr bool uses_direct_depthwise() {
-#if STRATA_DIRECT_CONV
-  return std::is_same_v<T, float> && direct_depthwise_applies<G>;
-#else
-  return false;
-#endif
-}
+inline constexpr bool uses_direct_depthwise = direct_kernels_for<T>&& direct_depthwise_applies<G>;
 
 // Per thread: a column matrix, its gradient, and a private weight+bias gradient; the direct
 // path needs its packed weights beside the private gradients instead of the columns.
 template <ConvGeometry G>
 constexpr std::size_t conv_scratch_size(std::size_t threads) {
   const std::size_t partials = threads * (G.weight_size() + G.out_channels);
-  const std::size_t direct = uses_direct_conv<G, float>() ? G.weight_size() : 0;
+  const std::size_t direct = uses_direct_conv<G, float> ? G.weight_size() : 0;
   return std::max(threads * 2 * G.column_size(), direct) + partials;
 }
 
@@ -162,11 +152,11 @@ void conv2d_forward(const Ctx<T>& ctx, const T* x, T* y) {
   constexpr std::size_t out_size = G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
 #if STRATA_DIRECT_CONV
   const T* bias = G.bias ? ctx.params + G.weight_size() : nullptr;
-  if constexpr (uses_direct_conv<G, T>()) {
+  if constexpr (uses_direct_conv<G, T>) {
     direct_conv_forward<G>(ctx.threads, ctx.batch, ctx.params, bias, x, y, ctx.scratch);
     return;
   }
-  if constexpr (uses_direct_depthwise<G, T>()) {
+  if constexpr (uses_direct_depthwise<G, T>) {
     direct_depthwise_forward<G>(ctx.threads, ctx.batch, ctx.params, bias, x, y);
     return;
   }
@@ -228,24 +218,18 @@ void conv2d_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
   constexpr std::size_t out_size = G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
   constexpr std::size_t partial_size = G.weight_size() + G.out_channels;
 #if STRATA_DIRECT_CONV
-  if constexpr (uses_direct_depthwise<G, T>()) {
+  if constexpr (uses_direct_depthwise<G, T>) {
     direct_depthwise_backward<G>(ctx.threads, ctx.batch, ctx.params, x, dy, dx, ctx.grads,
                                  G.bias ? ctx.grads + G.weight_size() : nullptr);
     return;
   }
 #endif
-  constexpr bool direct = uses_direct_conv<G, T>();
+  constexpr bool direct = uses_direct_conv<G, T>;
   // Work items: single images, or for the direct path groups of images whose weight gradient
-  // is reduced together: at most direct_weight_grad_group images, and a whole number of items
-  // per thread, so that small planes (whose groups are large) still use every thread evenly.
+  // is reduced together.
   std::size_t group = 1;
 #if STRATA_DIRECT_CONV
-  if constexpr (direct) {
-    const std::size_t at_least =
-        (ctx.batch + direct_weight_grad_group<G> - 1) / direct_weight_grad_group<G>;
-    const std::size_t balanced = (at_least + ctx.threads - 1) / ctx.threads * ctx.threads;
-    group = (ctx.batch + balanced - 1) / balanced;
-  }
+  if constexpr (direct) group = direct_weight_grad_images<G>(ctx.batch, ctx.threads);
 #endif
   const std::size_t items = (ctx.batch + group - 1) / group;
   const std::size_t slots = std::min(ctx.threads, items);

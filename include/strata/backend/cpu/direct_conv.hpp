@@ -13,6 +13,33 @@
 // group of images, in registers.
 #pragma once
 
+#include <cstddef>
+
+namespace strata::backend::cpu {
+
+// The flat-offset trick needs stride 1 and an output of the input's size; up to 25 taps keep
+// a weight-gradient tile in registers.
+template <auto G>
+constexpr bool direct_geometry() {
+  const std::size_t taps = G.kernel_h * G.kernel_w;
+  return G.stride_h == 1 && G.stride_w == 1 && G.out_height() == G.height &&
+         G.out_width() == G.width && taps > 1 && taps <= 25;
+}
+
+// One input and one output channel per group.
+template <auto G>
+constexpr bool depthwise() {
+  return G.groups > 1 && G.groups == G.in_channels && G.groups == G.out_channels;
+}
+
+// Dense convolutions, and depthwise ones.
+template <auto G>
+constexpr bool direct_conv_applies = G.groups == 1 && direct_geometry<G>();
+template <auto G>
+constexpr bool direct_depthwise_applies = depthwise<G>() && direct_geometry<G>();
+
+}  // namespace strata::backend::cpu
+
 #if defined(__AVX512F__)
 #define STRATA_DIRECT_CONV 1
 
@@ -57,22 +84,6 @@ struct TapTable {
 };
 
 }  // namespace direct
-
-// The flat-offset trick needs stride 1 and an output of the input's size; up to 25 taps keep
-// a weight-gradient tile in registers.
-template <auto G>
-constexpr bool direct_geometry() {
-  const std::size_t taps = G.kernel_h * G.kernel_w;
-  return G.stride_h == 1 && G.stride_w == 1 && G.out_height() == G.height &&
-         G.out_width() == G.width && taps > 1 && taps <= 25;
-}
-
-// Dense convolutions, and depthwise ones (one input and one output channel per group).
-template <auto G>
-constexpr bool direct_conv_applies = G.groups == 1 && direct_geometry<G>();
-template <auto G>
-constexpr bool direct_depthwise_applies = G.groups > 1 && G.groups == G.in_channels&& G.groups ==
-                                                              G.out_channels&& direct_geometry<G>();
 
 template <auto G>
 struct DirectConvPlan {
@@ -334,10 +345,16 @@ void direct_conv_backward_input(std::size_t threads, std::size_t batch, const fl
 }
 
 // Images reduced together by one weight-gradient tile: enough pixels to amortise the
-// horizontal sums, few enough that the group's planes stay in cache.
+// horizontal sums, few enough that the group's planes stay in cache, and a whole number of
+// groups per thread, so that small planes (whose groups are large) still use every thread.
 template <auto G>
-constexpr std::size_t direct_weight_grad_group = std::max<std::size_t>(1, direct::reduction_pixels /
-                                                                              (G.height * G.width));
+std::size_t direct_weight_grad_images(std::size_t batch, std::size_t threads) {
+  const std::size_t most =
+      std::max<std::size_t>(1, direct::reduction_pixels / (G.height * G.width));
+  const std::size_t at_least = (batch + most - 1) / most;
+  const std::size_t groups = (at_least + threads - 1) / threads * threads;
+  return (batch + groups - 1) / groups;
+}
 
 // Adds this group of images' weight gradient (and bias gradient) to dw [Cout, Cin, kh, kw].
 template <auto G>
@@ -450,4 +467,6 @@ void direct_depthwise_backward(std::size_t threads, std::size_t batch, const flo
 
 }  // namespace strata::backend::cpu
 
+#else
+#define STRATA_DIRECT_CONV 0
 #endif  // __AVX512F__
