@@ -1,5 +1,6 @@
-// Convolution on the CPU: im2col + GEMM per image and group, images spread over threads.
-// The geometry is a template argument, so every loop bound below is a compile-time constant.
+// Convolution on the CPU: im2col + GEMM per group, over one image or, for small output planes,
+// several images side by side; images spread over threads. The geometry is a template argument,
+// so every loop bound below is a compile-time constant.
 #pragma once
 
 #include <algorithm>
@@ -41,15 +42,16 @@ constexpr std::array<ColumnRange, G.kernel_w> valid_columns() {
 }
 
 // Visits every (column-matrix row, output row) pair whose input row lies inside the image, with
-// pointers to both rows; rows reading padding are passed to on_padding_row.
+// pointers to both rows; rows reading padding are passed to on_padding_row. Column-matrix rows
+// are `ld` apart, so that several images' columns can sit side by side.
 template <ConvGeometry G, class T, class U, class RowFn, class PadFn>
-void for_each_patch_row(T* col, U* input, RowFn&& on_row, PadFn&& on_padding_row) {
+void for_each_patch_row(T* col, std::size_t ld, U* input, RowFn&& on_row, PadFn&& on_padding_row) {
   constexpr std::size_t oh_n = G.out_height(), ow_n = G.out_width();
   for (std::size_t c = 0; c < G.in_per_group(); ++c) {
     U* plane = input + c * G.in_pixels();
     for (std::size_t ki = 0; ki < G.kernel_h; ++ki) {
       for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
-        T* row = col + ((c * G.kernel_h + ki) * G.kernel_w + kj) * G.out_pixels();
+        T* row = col + ((c * G.kernel_h + ki) * G.kernel_w + kj) * ld;
         for (std::size_t oh = 0; oh < oh_n; ++oh) {
           const std::size_t ih = oh * G.stride_h + ki * G.dilation_h;  // shifted by pad_h
           if (ih < G.pad_h || ih >= G.pad_h + G.height) {
@@ -63,13 +65,13 @@ void for_each_patch_row(T* col, U* input, RowFn&& on_row, PadFn&& on_padding_row
   }
 }
 
-// col[patch x out_pixels] from one group's input channels [in_per_group x H x W].
+// col[patch x out_pixels] (rows `ld` apart) from one group's input channels [in_per_group x H x W].
 template <ConvGeometry G, class T>
-void im2col(const T* input, T* col) {
+void im2col(const T* input, T* col, std::size_t ld = G.out_pixels()) {
   constexpr auto ranges = valid_columns<G>();
   constexpr std::size_t ow_n = G.out_width();
   for_each_patch_row<G>(
-      col, input,
+      col, ld, input,
       [&](T* out, const T* in_row, std::size_t kj) {
         const ColumnRange r = ranges[kj];
         std::fill(out, out + r.begin, T(0));
@@ -86,10 +88,10 @@ void im2col(const T* input, T* col) {
 
 // Adds col's entries back onto the input positions they were read from (im2col's adjoint).
 template <ConvGeometry G, class T>
-void col2im_add(const T* col, T* input) {
+void col2im_add(const T* col, T* input, std::size_t ld = G.out_pixels()) {
   constexpr auto ranges = valid_columns<G>();
   for_each_patch_row<G>(
-      col, input,
+      col, ld, input,
       [&](const T* from, T* in_row, std::size_t kj) {
         const ColumnRange r = ranges[kj];
         T* to = in_row + (r.begin * G.stride_w + kj * G.dilation_w - G.pad_w);
@@ -110,39 +112,91 @@ template <class T>
 inline constexpr bool direct_kernels_for = STRATA_DIRECT_CONV&& std::is_same_v<T, float>;
 template <ConvGeometry G, class T>
 inline constexpr bool uses_direct_conv = direct_kernels_for<T>&& direct_conv_applies<G>;
+// On planes of 14x14 and smaller, products over several images' columns compute the weight
+// gradient faster than the direct kernel, whose tiles of 8 rows x kernel width then
+// cover few pixels.
+template <ConvGeometry G>
+inline constexpr bool direct_weight_grad_wins = G.out_pixels() > 14 * 14;
 template <ConvGeometry G, class T>
 inline constexpr bool uses_direct_depthwise = direct_kernels_for<T>&& direct_depthwise_applies<G>;
 
-// Per thread: a column matrix, its gradient, and a private weight+bias gradient; the direct
-// path needs its packed weights beside the private gradients instead of the columns.
+// Per-image products of a small output plane (16 or 49 columns for 4x4 and 7x7) keep Eigen's
+// GEMM kernel far from its peak; such planes are computed several images to a product, with
+// about this many columns.
+inline constexpr std::size_t product_columns = 256;
+
+template <ConvGeometry G>
+constexpr std::size_t max_images_per_product() {
+  return (product_columns + G.out_pixels() - 1) / G.out_pixels();
+}
+
+// As many images per product as the plane needs, but never so many that a thread has none.
+template <ConvGeometry G>
+std::size_t images_per_product(std::size_t batch, std::size_t threads) {
+  return std::clamp<std::size_t>((batch + threads - 1) / threads, 1, max_images_per_product<G>());
+}
+
+// A thread's slot: one product's column matrix (whose buffer then takes the columns' gradient)
+// and, when the product spans several images, its result before it is scattered to the images
+// (forward) or their output gradients gathered side by side (backward).
+template <ConvGeometry G>
+constexpr std::size_t conv_slot_size() {
+  constexpr std::size_t images = max_images_per_product<G>();
+  if (images == 1) return G.column_size();
+  return images * G.out_pixels() * (G.patch() + G.out_per_group());
+}
+
+// Per thread: a slot and a private weight+bias gradient; the direct path needs its packed
+// weights beside the private gradients instead of the slots.
 template <ConvGeometry G>
 constexpr std::size_t conv_scratch_size(std::size_t threads) {
   const std::size_t partials = threads * (G.weight_size() + G.out_channels);
   const std::size_t direct = uses_direct_conv<G, float> ? G.weight_size() : 0;
-  return std::max(threads * 2 * G.column_size(), direct) + partials;
+  return std::max(threads * conv_slot_size<G>(), direct) + partials;
 }
 
-// One image: out[Cout, Ho*Wo] = W * columns (+ bias), each group's product split over
-// `gemm_threads` (more than one only when there are fewer images than threads).
+// The column matrix of group g of `count` images, side by side: [patch, count * Ho*Wo]. A
+// single image of a 1x1 stride-1 convolution is its own column matrix.
 template <ConvGeometry G, class T>
-void conv2d_forward_image(const T* params, const T* image, T* out, T* col,
-                          std::size_t gemm_threads) {
+const T* group_columns(const T* images, std::size_t count, std::size_t g, T* slot) {
+  constexpr std::size_t in_size = G.in_channels * G.in_pixels();
+  const T* group_in = images + g * G.in_per_group() * G.in_pixels();
+  if (count == 1 && !G.needs_im2col()) return group_in;
+  for (std::size_t n = 0; n < count; ++n)
+    im2col<G>(group_in + n * in_size, slot + n * G.out_pixels(), count * G.out_pixels());
+  return slot;
+}
+
+// `count` images: out[Cout, Ho*Wo] = W * columns (+ bias) for each, one product per group over
+// the images' columns side by side; a single image's product is split over `gemm_threads` (more
+// than one only when there are fewer images than threads).
+template <ConvGeometry G, class T>
+void conv2d_forward_images(const T* params, std::size_t count, const T* images, T* out, T* slot,
+                           std::size_t gemm_threads) {
+  constexpr std::size_t pixels = G.out_pixels(), out_size = G.out_channels * pixels;
+  const std::size_t columns_n = count * pixels;
   const T* weight = params;
-  if constexpr (G.bias) {
-    // The bias initialises the output, which the products then accumulate into.
-    const T* bias = params + G.weight_size();
-    for (std::size_t c = 0; c < G.out_channels; ++c)
-      std::fill_n(out + c * G.out_pixels(), G.out_pixels(), bias[c]);
-  }
+  const T* bias = G.bias ? params + G.weight_size() : nullptr;
+  T* product = slot + G.patch() * columns_n;  // [Cout/g, count * Ho*Wo], when count > 1
+  if (G.bias && count == 1)
+    // The bias initialises the output, which the product then accumulates into.
+    for (std::size_t c = 0; c < G.out_channels; ++c) std::fill_n(out + c * pixels, pixels, bias[c]);
   for (std::size_t g = 0; g < G.groups; ++g) {
-    const T* group_in = image + g * G.in_per_group() * G.in_pixels();
-    if constexpr (G.needs_im2col()) im2col<G>(group_in, col);
-    const T* columns = G.needs_im2col() ? col : group_in;  // [patch, Ho*Wo]
-    // out_g[Cout/g, Ho*Wo] = W_g[Cout/g, patch] * columns
-    gemm_parallel<T>(gemm_threads, Op::none, Op::none, G.out_per_group(), G.out_pixels(), G.patch(),
+    const T* columns = group_columns<G>(images, count, g, slot);  // [patch, count * Ho*Wo]
+    T* group_out = out + g * G.out_per_group() * pixels;
+    // out_g[Cout/g, count * Ho*Wo] = W_g[Cout/g, patch] * columns
+    gemm_parallel<T>(gemm_threads, Op::none, Op::none, G.out_per_group(), columns_n, G.patch(),
                      T(1), weight + g * G.out_per_group() * G.patch(), G.patch(), columns,
-                     G.out_pixels(), G.bias ? T(1) : T(0),
-                     out + g * G.out_per_group() * G.out_pixels(), G.out_pixels());
+                     columns_n, G.bias && count == 1 ? T(1) : T(0),
+                     count == 1 ? group_out : product, columns_n);
+    if (count == 1) continue;
+    for (std::size_t n = 0; n < count; ++n)
+      for (std::size_t c = 0; c < G.out_per_group(); ++c) {
+        const T shift = G.bias ? bias[g * G.out_per_group() + c] : T(0);
+        const T* from = product + c * columns_n + n * pixels;
+        T* to = group_out + n * out_size + c * pixels;  // [Ho*Wo]
+        for (std::size_t p = 0; p < pixels; ++p) to[p] = from[p] + shift;
+      }
   }
 }
 
@@ -161,18 +215,20 @@ void conv2d_forward(const Ctx<T>& ctx, const T* x, T* y) {
     return;
   }
 #endif
-  const std::size_t slot_size = 2 * G.column_size();
   if (ctx.batch < ctx.threads) {
     // Too few images to occupy every thread (inference latency): split each product instead.
     for (std::size_t n = 0; n < ctx.batch; ++n)
-      conv2d_forward_image<G>(ctx.params, x + n * in_size, y + n * out_size, ctx.scratch,
-                              ctx.threads);
+      conv2d_forward_images<G>(ctx.params, 1, x + n * in_size, y + n * out_size, ctx.scratch,
+                               ctx.threads);
     return;
   }
-  parallel_for(ctx.threads, ctx.batch, [&](std::size_t n, std::size_t slot) {
-    conv2d_forward_image<G>(ctx.params, x + n * in_size, y + n * out_size,
-                            ctx.scratch + slot * slot_size, 1);
-  });
+  const std::size_t group = images_per_product<G>(ctx.batch, ctx.threads);
+  parallel_for(
+      ctx.threads, (ctx.batch + group - 1) / group, [&](std::size_t item, std::size_t slot) {
+        const std::size_t first = item * group, count = std::min(group, ctx.batch - first);
+        conv2d_forward_images<G>(ctx.params, count, x + first * in_size, y + first * out_size,
+                                 ctx.scratch + slot * conv_slot_size<G>(), 1);
+      });
 }
 
 // dbias[c] += sum of one image's dy plane c.
@@ -186,29 +242,42 @@ void add_bias_grad(const T* grad_out, T* dbias) {
   }
 }
 
-// The generic backward for one image: dW and dbias into this thread's partial sums, dx written.
+// The generic backward of `count` images, with the forward's products: dW and dbias into this
+// thread's partial sums, dx written.
 template <ConvGeometry G, class T>
-void conv2d_backward_image(const T* weight, const T* image, const T* grad_out, T* grad_in, T* col,
-                           T* dweight) {
-  T* dcol = col + G.column_size();
-  if (grad_in) std::fill_n(grad_in, G.in_channels * G.in_pixels(), T(0));
+void conv2d_backward_images(const T* weight, std::size_t count, const T* images, const T* grad_out,
+                            T* grad_in, T* slot, T* dweight) {
+  constexpr std::size_t pixels = G.out_pixels(), out_size = G.out_channels * pixels;
+  constexpr std::size_t in_size = G.in_channels * G.in_pixels();
+  const std::size_t columns_n = count * pixels;
+  T* gathered_dy = slot + G.patch() * columns_n;  // [Cout/g, count * Ho*Wo], when count > 1
+  if (grad_in) std::fill_n(grad_in, count * in_size, T(0));
   for (std::size_t g = 0; g < G.groups; ++g) {
-    const T* group_in = image + g * G.in_per_group() * G.in_pixels();
-    const T* group_dy = grad_out + g * G.out_per_group() * G.out_pixels();
-    if constexpr (G.needs_im2col()) im2col<G>(group_in, col);
-    const T* columns = G.needs_im2col() ? col : group_in;  // [patch, Ho*Wo]
-    // dW_g[Cout/g, patch] += dy_g[Cout/g, Ho*Wo] * columns^T
-    gemm<T>(Op::none, Op::transpose, G.out_per_group(), G.patch(), G.out_pixels(), T(1), group_dy,
-            G.out_pixels(), columns, G.out_pixels(), T(1),
-            dweight + g * G.out_per_group() * G.patch(), G.patch());
+    const T* columns = group_columns<G>(images, count, g, slot);  // [patch, count * Ho*Wo]
+    const T* group_dy = grad_out + g * G.out_per_group() * pixels;
+    if (count > 1) {
+      for (std::size_t n = 0; n < count; ++n)
+        for (std::size_t c = 0; c < G.out_per_group(); ++c)
+          std::copy_n(group_dy + n * out_size + c * pixels, pixels,
+                      gathered_dy + c * columns_n + n * pixels);
+      group_dy = gathered_dy;  // [Cout/g, count * Ho*Wo]
+    }
+    // dW_g[Cout/g, patch] += dy_g[Cout/g, count * Ho*Wo] * columns^T
+    gemm<T>(Op::none, Op::transpose, G.out_per_group(), G.patch(), columns_n, T(1), group_dy,
+            columns_n, columns, columns_n, T(1), dweight + g * G.out_per_group() * G.patch(),
+            G.patch());
     if (!grad_in) continue;
     T* group_dx = grad_in + g * G.in_per_group() * G.in_pixels();
-    // dcol[patch, Ho*Wo] = W_g^T * dy_g; written straight into dx when no im2col was needed
-    T* dcolumns = G.needs_im2col() ? dcol : group_dx;
-    gemm<T>(Op::transpose, Op::none, G.patch(), G.out_pixels(), G.out_per_group(), T(1),
-            weight + g * G.out_per_group() * G.patch(), G.patch(), group_dy, G.out_pixels(), T(0),
-            dcolumns, G.out_pixels());
-    if constexpr (G.needs_im2col()) col2im_add<G>(dcol, group_dx);
+    // dcolumns[patch, count * Ho*Wo] = W_g^T * dy_g, into the spent columns' buffer, or
+    // straight into dx when the image was its own column matrix.
+    const bool own_columns = columns != slot;
+    T* dcolumns = own_columns ? group_dx : slot;
+    gemm<T>(Op::transpose, Op::none, G.patch(), columns_n, G.out_per_group(), T(1),
+            weight + g * G.out_per_group() * G.patch(), G.patch(), group_dy, columns_n, T(0),
+            dcolumns, columns_n);
+    if (!own_columns)
+      for (std::size_t n = 0; n < count; ++n)
+        col2im_add<G>(slot + n * pixels, group_dx + n * in_size, columns_n);
   }
 }
 
@@ -225,15 +294,16 @@ void conv2d_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
   }
 #endif
   constexpr bool direct = uses_direct_conv<G, T>;
-  // Work items: single images, or for the direct path groups of images whose weight gradient
-  // is reduced together.
-  std::size_t group = 1;
+  constexpr bool direct_weight = direct && direct_weight_grad_wins<G>;
+  // Work items: groups of images, computed together as in the forward, or for the direct
+  // weight gradient reduced together.
+  std::size_t group = images_per_product<G>(ctx.batch, ctx.threads);
 #if STRATA_DIRECT_CONV
-  if constexpr (direct) group = direct_weight_grad_images<G>(ctx.batch, ctx.threads);
+  if constexpr (direct_weight) group = direct_weight_grad_images<G>(ctx.batch, ctx.threads);
 #endif
   const std::size_t items = (ctx.batch + group - 1) / group;
   const std::size_t slots = std::min(ctx.threads, items);
-  // Scratch: [columns per thread | packed weights] then one partial dW+dbias per thread.
+  // Scratch: [a slot per thread | packed weights] then one partial dW+dbias per thread.
   T* partials = ctx.scratch + (conv_scratch_size<G>(ctx.threads) - ctx.threads * partial_size);
   std::fill_n(partials, slots * partial_size, T(0));
 #if STRATA_DIRECT_CONV
@@ -243,14 +313,15 @@ void conv2d_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
   parallel_for(slots, items, [&](std::size_t item, std::size_t slot) {
     T* dweight = partials + slot * partial_size;  // this thread's partial sums
     const std::size_t first = item * group, count = std::min(group, ctx.batch - first);
-    if constexpr (direct) {
+    if constexpr (direct_weight) {
 #if STRATA_DIRECT_CONV
       direct_conv_weight_grad<G>(count, x + first * in_size, dy + first * out_size, dweight);
 #endif
     } else {
-      conv2d_backward_image<G>(ctx.params, x + first * in_size, dy + first * out_size,
-                               dx ? dx + first * in_size : nullptr,
-                               ctx.scratch + slot * 2 * G.column_size(), dweight);
+      // Where the direct kernel wrote dx already, only the weight gradient is left.
+      conv2d_backward_images<G>(ctx.params, count, x + first * in_size, dy + first * out_size,
+                                dx && !direct ? dx + first * in_size : nullptr,
+                                ctx.scratch + slot * conv_slot_size<G>(), dweight);
     }
     if constexpr (G.bias)
       for (std::size_t n = first; n < first + count; ++n)
