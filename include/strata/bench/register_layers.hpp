@@ -57,6 +57,23 @@ struct LayerBench {
   Rng rng{11};
 };
 
+// A layer's buffers, allocated on the first run of one of its benchmarks and shared by the
+// others, so that benchmarks filtered out cost no memory (a network's layers at a training
+// batch size hold gigabytes).
+template <class Layer>
+class LazyLayerBench {
+ public:
+  explicit LazyLayerBench(std::size_t batch) : batch_(batch) {}
+  LayerBench<Layer>& get() {
+    if (!bench_) bench_ = std::make_unique<LayerBench<Layer>>(batch_);
+    return *bench_;
+  }
+
+ private:
+  std::size_t batch_;
+  std::unique_ptr<LayerBench<Layer>> bench_;
+};
+
 template <class Layer>
 void set_counters(benchmark::State& state, std::size_t batch, double passes) {
   const double flops = 2.0 * double(Layer::macs) * double(batch) * passes;
@@ -83,14 +100,12 @@ double activation_bytes(std::size_t batch, bool with_backward) {
 template <LayerSpec Spec, class In>
 void register_layer(const std::string& name, std::size_t batch, double peak_gflops = 0) {
   using L = typename Spec::template bind<In>;
-  auto bench = std::make_shared<std::unique_ptr<detail::LayerBench<L>>>();
+  auto bench = std::make_shared<detail::LazyLayerBench<L>>(batch);
   for (const bool with_backward : {false, true}) {
     benchmark::RegisterBenchmark(
         (name + (with_backward ? "/fwdbwd" : "/fwd")).c_str(),
         [bench, batch, with_backward, peak_gflops](benchmark::State& state) {
-          // Allocated on first run, so that filtering benchmarks out costs no memory.
-          if (!*bench) *bench = std::make_unique<detail::LayerBench<L>>(batch);
-          auto& b = **bench;
+          auto& b = bench->get();
           const Ctx<float> ctx = b.context();
           const auto pass = [&] {
             L::forward(ctx, b.x.data(), b.y.data());
@@ -122,26 +137,28 @@ void register_layers(std::size_t batch, const std::string& prefix = "layer") {
     using L = typename Net::template layer<I>;
     const std::string name = prefix + "/" + std::to_string(I) + " " + L::describe() + " " +
                              L::input_shape::str() + " b" + std::to_string(batch);
-    auto bench = std::make_shared<detail::LayerBench<L>>(batch);
+    auto bench = std::make_shared<detail::LazyLayerBench<L>>(batch);
     benchmark::RegisterBenchmark((name + "/forward").c_str(), [bench](benchmark::State& state) {
-      const Ctx<float> ctx = bench->context();
-      L::forward(ctx, bench->x.data(), bench->y.data());  // warm-up: first touch of the pages
+      auto& b = bench->get();
+      const Ctx<float> ctx = b.context();
+      L::forward(ctx, b.x.data(), b.y.data());  // warm-up: first touch of the pages
       for (auto _ : state) {
-        L::forward(ctx, bench->x.data(), bench->y.data());
-        benchmark::DoNotOptimize(bench->y.data());
+        L::forward(ctx, b.x.data(), b.y.data());
+        benchmark::DoNotOptimize(b.y.data());
       }
-      detail::set_counters<L>(state, bench->batch, 1.0);
+      detail::set_counters<L>(state, b.batch, 1.0);
     })->UseRealTime();
     benchmark::RegisterBenchmark((name + "/backward").c_str(), [bench](benchmark::State& state) {
-      const Ctx<float> ctx = bench->context();
-      L::forward(ctx, bench->x.data(), bench->y.data());
-      L::backward(ctx, bench->x.data(), bench->y.data(), bench->dy.data(), bench->dx.data());
+      auto& b = bench->get();
+      const Ctx<float> ctx = b.context();
+      L::forward(ctx, b.x.data(), b.y.data());
+      L::backward(ctx, b.x.data(), b.y.data(), b.dy.data(), b.dx.data());
       for (auto _ : state) {
-        L::backward(ctx, bench->x.data(), bench->y.data(), bench->dy.data(), bench->dx.data());
-        benchmark::DoNotOptimize(bench->dx.data());
+        L::backward(ctx, b.x.data(), b.y.data(), b.dy.data(), b.dx.data());
+        benchmark::DoNotOptimize(b.dx.data());
       }
       // Backward computes both the input and the weight gradient: two products per MAC.
-      detail::set_counters<L>(state, bench->batch, 2.0);
+      detail::set_counters<L>(state, b.batch, 2.0);
     })->UseRealTime();
   });
 }
