@@ -324,6 +324,27 @@ TEST_CASE("conv: every option at once, all rectangular") {
                                                                             .bias = false}));
 }
 
+TEST_CASE("conv: depthwise off the direct path, strided, dilated and rectangular") {
+  // Column stride 3 splits each plane into three column phases of unequal width (11 columns:
+  // 4, 4, 3); the kernel's columns land in different phases, some reading padding.
+  using Strided = st::Conv2d<4, st::Kernel{2, 3}, st::Stride<2, 3>, st::Pad<1, 2>,
+                             st::Dilation<1, 2>, st::Groups<4>>::bind<Shape<4, 7, 11>>;
+  stt::check_layer<Strided>({{4, 4, 4}, 4 * 6 + 4, 4 * 6 * 4 * 4}, ref::conv({.out = 4,
+                                                                              .kh = 2,
+                                                                              .kw = 3,
+                                                                              .sh = 2,
+                                                                              .sw = 3,
+                                                                              .ph = 1,
+                                                                              .pw = 2,
+                                                                              .dh = 1,
+                                                                              .dw = 2,
+                                                                              .groups = 4}));
+  // Stride 1 with a shrinking output is depthwise but not on the direct path in float either.
+  using Valid = st::Conv2d<3, 3, st::Groups<3>, st::NoBias>::bind<Shape<3, 6, 5>>;
+  stt::check_layer<Valid>({{3, 4, 3}, 3 * 9, 3 * 9 * 4 * 3},
+                          ref::conv({.out = 3, .kh = 3, .kw = 3, .groups = 3, .bias = false}));
+}
+
 TEST_CASE("conv: 1x1 with stride 2 (needs im2col)") {
   using B = st::Conv2d<3, 1, st::Stride<2>>::bind<Shape<4, 5, 5>>;
   stt::check_layer<B>({{3, 3, 3}, 3 * 4 + 3, 3 * 4 * 3 * 3},

@@ -18,27 +18,39 @@ namespace strata::backend::cpu {
 
 using backend::ConvGeometry;
 
-// For kernel column kj, the output columns [begin, end) whose input column lies inside the
-// image; the rest read padding. Compile-time, so the hot loops below carry no bounds tests.
-struct ColumnRange {
+// Along one axis, for kernel offset k (its index times the dilation), the output positions
+// [begin, end) whose input position lies inside the image; the rest read padding.
+// Compile-time, so the hot loops below carry no bounds tests.
+struct ValidRange {
   std::size_t begin, end;
 };
 
-template <ConvGeometry G>
-constexpr std::array<ColumnRange, G.kernel_w> valid_columns() {
-  std::array<ColumnRange, G.kernel_w> ranges{};
-  for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
-    std::size_t begin = G.out_width(), end = 0;
-    for (std::size_t ow = 0; ow < G.out_width(); ++ow) {
-      const std::size_t iw = ow * G.stride_w + kj * G.dilation_w;  // shifted by pad_w
-      if (iw >= G.pad_w && iw < G.pad_w + G.width) {
-        begin = std::min(begin, ow);
-        end = ow + 1;
+template <std::size_t Kernel>
+constexpr std::array<ValidRange, Kernel> valid_ranges(std::size_t out, std::size_t stride,
+                                                      std::size_t dilation, std::size_t pad,
+                                                      std::size_t size) {
+  std::array<ValidRange, Kernel> ranges{};
+  for (std::size_t k = 0; k < Kernel; ++k) {
+    std::size_t begin = out, end = 0;
+    for (std::size_t o = 0; o < out; ++o) {
+      const std::size_t i = o * stride + k * dilation;  // shifted by pad
+      if (i >= pad && i < pad + size) {
+        begin = std::min(begin, o);
+        end = o + 1;
       }
     }
-    ranges[kj] = begin < end ? ColumnRange{begin, end} : ColumnRange{0, 0};
+    ranges[k] = begin < end ? ValidRange{begin, end} : ValidRange{0, 0};
   }
   return ranges;
+}
+
+template <ConvGeometry G>
+constexpr std::array<ValidRange, G.kernel_w> valid_columns() {
+  return valid_ranges<G.kernel_w>(G.out_width(), G.stride_w, G.dilation_w, G.pad_w, G.width);
+}
+template <ConvGeometry G>
+constexpr std::array<ValidRange, G.kernel_h> valid_rows() {
+  return valid_ranges<G.kernel_h>(G.out_height(), G.stride_h, G.dilation_h, G.pad_h, G.height);
 }
 
 // Visits every (column-matrix row, output row) pair whose input row lies inside the image, with
@@ -73,7 +85,7 @@ void im2col(const T* input, T* col, std::size_t ld = G.out_pixels()) {
   for_each_patch_row<G>(
       col, ld, input,
       [&](T* out, const T* in_row, std::size_t kj) {
-        const ColumnRange r = ranges[kj];
+        const ValidRange r = ranges[kj];
         std::fill(out, out + r.begin, T(0));
         // Output column ow reads input column ow * stride_w + kj * dilation_w - pad_w.
         const T* in = in_row + (r.begin * G.stride_w + kj * G.dilation_w - G.pad_w);
@@ -93,7 +105,7 @@ void col2im_add(const T* col, T* input, std::size_t ld = G.out_pixels()) {
   for_each_patch_row<G>(
       col, ld, input,
       [&](const T* from, T* in_row, std::size_t kj) {
-        const ColumnRange r = ranges[kj];
+        const ValidRange r = ranges[kj];
         T* to = in_row + (r.begin * G.stride_w + kj * G.dilation_w - G.pad_w);
         if constexpr (G.stride_w == 1) {
           const auto n = static_cast<Eigen::Index>(r.end - r.begin);
@@ -120,6 +132,77 @@ inline constexpr bool direct_weight_grad_wins = G.out_pixels() > 14 * 14;
 template <ConvGeometry G, class T>
 inline constexpr bool uses_direct_depthwise = direct_kernels_for<T>&& direct_depthwise_applies<G>;
 
+// Depthwise convolutions off the direct path (strided ones, double, builds without AVX-512),
+// one plane at a time over the valid ranges: as GEMM products they were one [1 x taps] by
+// [taps x Ho*Wo] product per channel, at a few GFLOP/s and on one thread at batch 1.
+// `visit(tap, out_row, ow_begin, ow_end, in_index)`: output positions out_row + [ow_begin,
+// ow_end) read the input plane from in_index on, stride_w apart.
+template <ConvGeometry G, class Visit>
+void for_each_depthwise_span(Visit&& visit) {
+  constexpr auto rows = valid_rows<G>();
+  constexpr auto columns = valid_columns<G>();
+  for (std::size_t ki = 0; ki < G.kernel_h; ++ki)
+    for (std::size_t oh = rows[ki].begin; oh < rows[ki].end; ++oh) {
+      const std::size_t ih = oh * G.stride_h + ki * G.dilation_h - G.pad_h;
+      for (std::size_t kj = 0; kj < G.kernel_w; ++kj) {
+        const ValidRange r = columns[kj];
+        if (r.begin < r.end)
+          visit(ki * G.kernel_w + kj, oh * G.out_width(), r.begin, r.end,
+                ih * G.width + r.begin * G.stride_w + kj * G.dilation_w - G.pad_w);
+      }
+    }
+}
+
+template <ConvGeometry G, class T>
+void depthwise_forward(const Ctx<T>& ctx, const T* x, T* y) {
+  constexpr std::size_t taps = G.kernel_h * G.kernel_w;
+  parallel_for(ctx.threads, ctx.batch * G.in_channels, [&](std::size_t plane, std::size_t) {
+    const std::size_t c = plane % G.in_channels;
+    const T* weight = ctx.params + c * taps;  // [kh, kw]
+    const T* in = x + plane * G.in_pixels();  // [H, W]
+    T* out = y + plane * G.out_pixels();      // [Ho, Wo]
+    std::fill_n(out, G.out_pixels(), G.bias ? ctx.params[G.weight_size() + c] : T(0));
+    for_each_depthwise_span<G>([&](std::size_t tap, std::size_t row, std::size_t begin,
+                                   std::size_t end, std::size_t from) {
+      const T w = weight[tap];
+      for (std::size_t ow = begin; ow < end; ++ow)
+        out[row + ow] += w * in[from + (ow - begin) * G.stride_w];
+    });
+  });
+}
+
+// Threads take channels, each summing its weight gradient over the batch: no partial sums.
+template <ConvGeometry G, class T>
+void depthwise_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
+  constexpr std::size_t taps = G.kernel_h * G.kernel_w;
+  parallel_for(ctx.threads, G.in_channels, [&](std::size_t c, std::size_t) {
+    const T* weight = ctx.params + c * taps;  // [kh, kw]
+    std::array<T, taps> dweight{};
+    T dbias = 0;
+    for (std::size_t n = 0; n < ctx.batch; ++n) {
+      const std::size_t plane = n * G.in_channels + c;
+      const T* in = x + plane * G.in_pixels();                 // [H, W]
+      const T* grad_out = dy + plane * G.out_pixels();         // [Ho, Wo]
+      T* grad_in = dx ? dx + plane * G.in_pixels() : nullptr;  // [H, W]
+      if (grad_in) std::fill_n(grad_in, G.in_pixels(), T(0));
+      for (std::size_t p = 0; p < G.out_pixels(); ++p) dbias += grad_out[p];
+      for_each_depthwise_span<G>([&](std::size_t tap, std::size_t row, std::size_t begin,
+                                     std::size_t end, std::size_t from) {
+        T sum = 0;
+        for (std::size_t ow = begin; ow < end; ++ow)
+          sum += grad_out[row + ow] * in[from + (ow - begin) * G.stride_w];
+        dweight[tap] += sum;
+        if (!grad_in) return;
+        const T w = weight[tap];
+        for (std::size_t ow = begin; ow < end; ++ow)
+          grad_in[from + (ow - begin) * G.stride_w] += w * grad_out[row + ow];
+      });
+    }
+    std::copy(dweight.begin(), dweight.end(), ctx.grads + c * taps);
+    if constexpr (G.bias) ctx.grads[G.weight_size() + c] = dbias;
+  });
+}
+
 // Per-image products of a small output plane (16 or 49 columns for 4x4 and 7x7) keep Eigen's
 // GEMM kernel far from its peak; such planes are computed several images to a product, with
 // about this many columns.
@@ -141,6 +224,7 @@ std::size_t images_per_product(std::size_t batch, std::size_t threads) {
 // (forward) or their output gradients gathered side by side (backward).
 template <ConvGeometry G>
 constexpr std::size_t conv_slot_size() {
+  if (depthwise<G>()) return 0;  // depthwise_forward and depthwise_backward need none
   constexpr std::size_t images = max_images_per_product<G>();
   if (images == 1) return G.column_size();
   return images * G.out_pixels() * (G.patch() + G.out_per_group());
@@ -215,6 +299,10 @@ void conv2d_forward(const Ctx<T>& ctx, const T* x, T* y) {
     return;
   }
 #endif
+  if constexpr (depthwise<G>()) {
+    depthwise_forward<G>(ctx, x, y);
+    return;
+  }
   if (ctx.batch < ctx.threads) {
     // Too few images to occupy every thread (inference latency): split each product instead.
     for (std::size_t n = 0; n < ctx.batch; ++n)
@@ -293,6 +381,10 @@ void conv2d_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
     return;
   }
 #endif
+  if constexpr (depthwise<G>()) {
+    depthwise_backward<G>(ctx, x, dy, dx);
+    return;
+  }
   constexpr bool direct = uses_direct_conv<G, T>;
   constexpr bool direct_weight = direct && direct_weight_grad_wins<G>;
   // Work items: groups of images, computed together as in the forward, or for the direct
