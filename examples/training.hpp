@@ -41,6 +41,7 @@ struct Flags {
   std::filesystem::path checkpoint;
   std::size_t train_limit = 0;  // 0: the whole training set
   bool no_skip = false;         // resnet_fashion_mnist only
+  std::size_t shots = 50;       // transfer_learning only: labelled images per new class
   std::filesystem::path metrics_csv, predictions_png, feature_maps_png, filters_png;
   std::size_t feature_layer = 1;  // the layer whose output --feature-maps-png draws
 };
@@ -61,7 +62,8 @@ std::vector<std::string_view> class_names() {
             << "usage: " << program
             << " [--epochs N] [--batch N] [--lr X] [--seed N] [--threads N]\n"
             << "       [--data-dir DIR] [--checkpoint FILE] [--train-limit N]"
-            << (program == "resnet_fashion_mnist" ? " [--no-skip]" : "") << "\n"
+            << (program == "resnet_fashion_mnist" ? " [--no-skip]" : "")
+            << (program == "transfer_learning" ? " [--shots N]" : "") << "\n"
             << "       [--metrics-csv FILE] [--predictions-png FILE] [--feature-maps-png FILE]\n"
             << "       [--feature-layer N] [--filters-png FILE]\n";
   std::exit(2);
@@ -95,6 +97,8 @@ inline Flags parse(int argc, char** argv, std::string_view program, Flags flags)
         flags.checkpoint = value;
       else if (name == "--train-limit")
         flags.train_limit = std::stoul(value);
+      else if (name == "--shots" && program == "transfer_learning")
+        flags.shots = std::stoul(value);
       else if (name == "--metrics-csv")
         flags.metrics_csv = value;
       else if (name == "--predictions-png")

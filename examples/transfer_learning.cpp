@@ -11,8 +11,10 @@
 //
 //   transfer_learning [--epochs 3] [--batch 64] [--lr 0.001] [--seed 1] [--threads 2]
 //                     [--train-limit N] [--checkpoint backbone.ckpt] [--data-dir DIR]
+//                     [--shots 50]
 // --epochs, --batch, --lr and --train-limit apply to the pre-training (Adam); --checkpoint saves
-// the pre-trained network and its optimizer after each pre-training epoch.
+// the pre-trained network and its optimizer after each pre-training epoch; --shots sets the
+// labelled images per new class (the few-shot phase keeps its 400 steps of 25 images).
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -42,9 +44,8 @@ using Backbone = st::Sequential<
 // A new head under a new name, so that copy_matching leaves it as initialised.
 using Transfer = st::replace_head<Backbone, st::Named<"head", st::Linear<5>>>;
 
-constexpr std::size_t shots = 50;  // labelled images per new class
 constexpr std::size_t validation_per_class = 200;
-constexpr std::size_t few_shot_epochs = 40;  // over 250 images: 400 steps of 25 images
+constexpr std::size_t few_shot_steps = 400;  // 40 epochs of 50 images per class
 constexpr std::size_t few_shot_batch = 25;
 constexpr std::array<float, 3> learning_rates{1e-3f, 3e-3f, 1e-2f};
 
@@ -55,11 +56,13 @@ void fit(Model& model, Optimizer& optimizer, const st::data::Dataset& data, bool
          std::uint64_t seed) {
   model.train(training_mode);
   st::data::Loader loader{data, {.batch = few_shot_batch, .shuffle = true, .seed = seed}};
-  for (std::size_t epoch = 0; epoch < few_shot_epochs; ++epoch)
-    for (const auto& batch : loader) {
+  std::size_t steps = 0;
+  while (steps < few_shot_steps)
+    for (const auto& batch : loader) {                  // an epoch
       const auto logits = model.forward(batch.images);  // [25, 5]
       model.backward(st::cross_entropy(logits, batch.labels));
       optimizer.step();
+      if (++steps == few_shot_steps) break;
     }
 }
 
@@ -111,7 +114,7 @@ int main(int argc, char** argv) {
   const st::data::Dataset new_train = st::data::select_classes(data.train, {5, 6, 7, 8, 9});
   const st::data::Dataset new_test = st::data::select_classes(data.test, {5, 6, 7, 8, 9});
   const std::vector<std::size_t> few_indices =
-      st::data::sample_per_class(new_train, shots, flags.seed);
+      st::data::sample_per_class(new_train, flags.shots, flags.seed);
   const st::data::Dataset few = st::data::subset(new_train, few_indices);
   const st::data::Dataset unlabelled = all_but(new_train, few_indices);
   const st::data::Dataset validation = st::data::subset(
@@ -119,7 +122,7 @@ int main(int argc, char** argv) {
   std::printf(
       "pre-training on classes 0-4: %zu images; new classes 5-9: %zu labelled images "
       "(%zu per class), %zu validation images, %zu test images; %zu threads\n\n%s\n",
-      old_train.count, few.count, shots, validation.count, new_test.count, flags.threads,
+      old_train.count, few.count, flags.shots, validation.count, new_test.count, flags.threads,
       st::summary<Backbone>().c_str());
 
   st::Model<Backbone> pretrained{st::seed{flags.seed}};
