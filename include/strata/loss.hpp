@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "strata/backend/loss_options.hpp"
 #include "strata/shape.hpp"
 
 namespace strata {
@@ -48,12 +49,7 @@ double softmax_cross_entropy(const T* logits, std::size_t batch, std::size_t cla
   if (labels.size() != batch)
     throw std::invalid_argument("cross_entropy: got " + std::to_string(labels.size()) +
                                 " labels for a batch of " + std::to_string(batch));
-  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
-    throw std::invalid_argument("cross_entropy: label_smoothing must be in [0, 1], got " +
-                                std::to_string(label_smoothing));
-  if (!std::isfinite(weight))
-    throw std::invalid_argument("cross_entropy: weight must be finite, got " +
-                                std::to_string(weight));
+  backend::check_cross_entropy_options(label_smoothing, weight);
   const double on_target = 1.0 - label_smoothing, uniform = label_smoothing / double(classes);
   double total = 0;
   for (std::size_t n = 0; n < batch; ++n) {

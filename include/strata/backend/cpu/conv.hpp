@@ -224,7 +224,6 @@ std::size_t images_per_product(std::size_t batch, std::size_t threads) {
 // (forward) or their output gradients gathered side by side (backward).
 template <ConvGeometry G>
 constexpr std::size_t conv_slot_size() {
-  if (depthwise<G>()) return 0;  // depthwise_forward and depthwise_backward need none
   constexpr std::size_t images = max_images_per_product<G>();
   if (images == 1) return G.column_size();
   return images * G.out_pixels() * (G.patch() + G.out_per_group());
@@ -234,6 +233,7 @@ constexpr std::size_t conv_slot_size() {
 // weights beside the private gradients instead of the slots.
 template <ConvGeometry G>
 constexpr std::size_t conv_scratch_size(std::size_t threads) {
+  if (depthwise<G>()) return 0;  // neither depthwise path needs scratch
   const std::size_t partials = threads * (G.weight_size() + G.out_channels);
   const std::size_t direct = uses_direct_conv<G, float> ? G.weight_size() : 0;
   return std::max(threads * conv_slot_size<G>(), direct) + partials;

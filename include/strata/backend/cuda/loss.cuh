@@ -15,6 +15,7 @@
 #include <string>
 
 #include "strata/backend/cuda/memory.cuh"
+#include "strata/backend/loss_options.hpp"
 
 namespace strata::backend::cuda {
 
@@ -64,12 +65,7 @@ template <class T>
 double softmax_cross_entropy(cudaStream_t stream, const T* logits, std::size_t batch,
                              std::size_t classes, const std::int32_t* labels,
                              double label_smoothing, T* grad, double* losses, double weight = 1.0) {
-  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
-    throw std::invalid_argument("cross_entropy: label_smoothing must be in [0, 1], got " +
-                                std::to_string(label_smoothing));
-  if (!std::isfinite(weight))
-    throw std::invalid_argument("cross_entropy: weight must be finite, got " +
-                                std::to_string(weight));
+  backend::check_cross_entropy_options(label_smoothing, weight);
   const auto policy = thrust::cuda::par.on(stream);
   const auto invalid = thrust::count_if(policy, labels, labels + batch,
                                         detail::OutsideClasses{static_cast<std::int32_t>(classes)});

@@ -28,23 +28,24 @@ inline void check(cudaError_t status, const char* call, const char* file, int li
 
 namespace strata::backend::cuda {
 
-// Owns count elements of device memory; movable, not copyable.
-template <class T>
-class DeviceBuffer {
+// Owns count elements from Memory::allocate, returned by Memory::release; movable, not
+// copyable.
+template <class T, class Memory>
+class OwnedBuffer {
  public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(std::size_t count) : size_(count) {
-    if (count != 0) STRATA_CUDA_CHECK(cudaMalloc(&data_, count * sizeof(T)));
+  OwnedBuffer() = default;
+  explicit OwnedBuffer(std::size_t count) : size_(count) {
+    if (count != 0) STRATA_CUDA_CHECK(Memory::allocate(&data_, count * sizeof(T)));
   }
-  DeviceBuffer(DeviceBuffer&& other) noexcept
+  OwnedBuffer(OwnedBuffer&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+  OwnedBuffer& operator=(OwnedBuffer&& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
     return *this;
   }
-  // cudaFree synchronises the device, and its error cannot be thrown from a destructor.
-  ~DeviceBuffer() { cudaFree(data_); }
+  // Freeing synchronises the device, and its error cannot be thrown from a destructor.
+  ~OwnedBuffer() { Memory::release(data_); }
 
   T* data() { return data_; }
   const T* data() const { return data_; }
@@ -53,34 +54,30 @@ class DeviceBuffer {
  private:
   T* data_ = nullptr;
   std::size_t size_ = 0;
+};
+
+struct DeviceMemory {
+  template <class T>
+  static cudaError_t allocate(T** data, std::size_t bytes) {
+    return cudaMalloc(data, bytes);
+  }
+  static void release(void* data) { cudaFree(data); }
 };
 
 // Page-locked host memory: the only kind from which cudaMemcpyAsync overlaps with kernels (a
 // copy from pageable memory is staged and synchronous), so batches are loaded into it.
-template <class T>
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  explicit PinnedBuffer(std::size_t count) : size_(count) {
-    if (count != 0) STRATA_CUDA_CHECK(cudaMallocHost(&data_, count * sizeof(T)));
+struct PinnedMemory {
+  template <class T>
+  static cudaError_t allocate(T** data, std::size_t bytes) {
+    return cudaMallocHost(data, bytes);
   }
-  PinnedBuffer(PinnedBuffer&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-  PinnedBuffer& operator=(PinnedBuffer&& other) noexcept {
-    std::swap(data_, other.data_);
-    std::swap(size_, other.size_);
-    return *this;
-  }
-  ~PinnedBuffer() { cudaFreeHost(data_); }
-
-  T* data() { return data_; }
-  const T* data() const { return data_; }
-  std::size_t size() const { return size_; }
-
- private:
-  T* data_ = nullptr;
-  std::size_t size_ = 0;
+  static void release(void* data) { cudaFreeHost(data); }
 };
+
+template <class T>
+using DeviceBuffer = OwnedBuffer<T, DeviceMemory>;
+template <class T>
+using PinnedBuffer = OwnedBuffer<T, PinnedMemory>;
 
 // A non-blocking stream: work on it does not serialise with the legacy default stream, which
 // CUDA graph capture also requires.
