@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "golden.hpp"
+#include "random_values.hpp"
 #include "strata/strata.hpp"
 
 // This is test_model's one TU that replaces the allocation functions.
@@ -45,14 +46,7 @@ using MiniCNN = st::Sequential<st::Input<1, 12, 12>,                            
                                st::Conv2d<8, 3, st::Pad<1>>, st::ReLU, st::MaxPool2d<2>,  //
                                st::Flatten, st::Linear<16>, st::ReLU, st::Linear<10>>;
 
-std::vector<float> random_values(std::size_t count, std::uint64_t seed, float lo = -1.f,
-                                 float hi = 1.f) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> uniform(lo, hi);
-  std::vector<float> v(count);
-  for (float& x : v) x = uniform(rng);
-  return v;
-}
+using strata::test::random_values;
 
 std::vector<std::int32_t> random_labels(std::size_t count, std::int32_t classes,
                                         std::uint64_t seed) {

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "random_values.hpp"
 #include "strata/backend/cpu/conv.hpp"
 #include "strata/backend/cpu/elementwise.hpp"
 #include "strata/backend/cpu/normalization.hpp"
@@ -37,14 +38,7 @@ using strata::backend::ConvGeometry;
 using strata::backend::NormGeometry;
 using strata::backend::PoolGeometry;
 
-std::vector<float> random_values(std::size_t count, std::uint32_t seed, float lo = -1.0f,
-                                 float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(count);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using strata::test::random_values;
 
 // Device copies of host vectors, and the way back; synchronous, since the test compares.
 template <class T>
@@ -333,7 +327,7 @@ void check_optimizer(CpuOptimizer make_cpu, GpuStep gpu_step) {
   STRATA_CUDA_CHECK(cudaMemset(d_state0.data(), 0, count * sizeof(float)));
   STRATA_CUDA_CHECK(cudaMemset(d_state1.data(), 0, count * sizeof(float)));
   for (std::size_t step = 0; step < 3; ++step) {
-    grad = random_values(count, 17 + std::uint32_t(step));
+    grad = random_values(count, 17 + std::uint64_t(step));
     param.grad = grad.data();
     STRATA_CUDA_CHECK(
         cudaMemcpy(d_grad.data(), grad.data(), count * sizeof(float), cudaMemcpyHostToDevice));
