@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -76,9 +77,10 @@ struct BatchNorm2d : layer_spec {
         {{"running_mean", {channels}, 1}, {"running_var", {channels}, 1}}};
     static constexpr std::size_t parameter_count = 2 * channels;
     static constexpr std::size_t macs = 0;
-    // Backward needs only the batch's mean and 1/std per channel, 2C values whatever the batch;
-    // saved holds saved_per_sample * batch >= 2C of them, so they live at its start.
-    static constexpr std::size_t saved_per_sample = 2 * channels;
+    // Backward needs only the batch's mean (as hi + lo) and 1/std per channel, 3C values
+    // whatever the batch; saved holds saved_per_sample * batch >= 3C of them, so they live at
+    // its start.
+    static constexpr std::size_t saved_per_sample = backend::batchnorm_saved_rows * channels;
     static constexpr std::size_t scratch_size(std::size_t, std::size_t) { return 0; }
 
     static std::string describe() {
@@ -100,6 +102,12 @@ struct BatchNorm2d : layer_spec {
     static void forward(const Ctx<T>& ctx, const T* x, T* y) {
       const T* gamma = ctx.params;            // [C]
       const T* beta = ctx.params + channels;  // [C]
+      if constexpr (geometry.plane == 1)
+        if (ctx.training && ctx.batch == 1)
+          throw std::invalid_argument(
+              describe() +
+              ": training needs more than one value per channel, got a batch of 1 (as "
+              "PyTorch's BatchNorm1d); train with a batch of 2 or more, or call eval()");
       if (ctx.training)
         backend::cpu::batchnorm_forward_train<geometry>(ctx.threads, ctx.batch, x, y, gamma, beta,
                                                         ctx.buffers, ctx.buffers + channels,
@@ -112,13 +120,15 @@ struct BatchNorm2d : layer_spec {
 
     template <class T>
     static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
-      const T* saved = ctx.saved;      // [2, C]: batch mean, 1/std
+      const T* saved = ctx.saved;      // [3, C]: batch mean hi, lo, 1/std
       const T* running = ctx.buffers;  // [2, C]: running mean, variance
       const bool training = ctx.training;
       backend::cpu::batchnorm_backward<geometry>(
           ctx.threads, ctx.batch, training, x, dy, dx, ctx.params, ctx.grads, ctx.grads + channels,
           [&](std::size_t c) {
-            if (training) return std::pair{double(saved[c]), double(saved[channels + c])};
+            if (training)
+              return std::pair{double(saved[c]) + double(saved[channels + c]),
+                               double(saved[2 * channels + c])};
             return std::pair{double(running[c]),
                              1.0 / std::sqrt(double(running[channels + c]) + eps)};
           });

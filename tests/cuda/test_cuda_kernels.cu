@@ -167,14 +167,15 @@ void check_batchnorm(const std::string& name, std::size_t batch) {
   const auto running_init = random_values(2 * C, 12, 0.5f, 1.0f);  // [mean | var]
 
   std::vector<float> y(x.size()), dx(x.size()), y_eval(x.size()), dx_eval(x.size());
-  std::vector<float> saved(2 * C), running = running_init, dgamma(C), dbeta(C), dgamma_eval(C),
+  std::vector<float> saved(3 * C), running = running_init, dgamma(C), dbeta(C), dgamma_eval(C),
                                    dbeta_eval(C);
   cpu::batchnorm_forward_train<G>(1, batch, x.data(), y.data(), gamma.data(), beta.data(),
                                   running.data(), running.data() + C, saved.data(), eps, momentum);
-  cpu::batchnorm_backward<G>(1, batch, true, x.data(), dy.data(), dx.data(), gamma.data(),
-                             dgamma.data(), dbeta.data(), [&](std::size_t c) {
-                               return std::pair{double(saved[c]), double(saved[C + c])};
-                             });
+  cpu::batchnorm_backward<G>(
+      1, batch, true, x.data(), dy.data(), dx.data(), gamma.data(), dgamma.data(), dbeta.data(),
+      [&](std::size_t c) {
+        return std::pair{double(saved[c]) + double(saved[C + c]), double(saved[2 * C + c])};
+      });
   cpu::batchnorm_forward_eval<G>(1, batch, x.data(), y_eval.data(), gamma.data(), beta.data(),
                                  running.data(), running.data() + C, eps);
   cpu::batchnorm_backward<G>(
@@ -185,7 +186,7 @@ void check_batchnorm(const std::string& name, std::size_t batch) {
 
   auto d_x = upload(x), d_dy = upload(dy), d_gamma = upload(gamma), d_beta = upload(beta),
        d_running = upload(running_init);
-  gpu::DeviceBuffer<float> d_y(x.size()), d_dx(x.size()), d_saved(2 * C), d_dgamma(C), d_dbeta(C);
+  gpu::DeviceBuffer<float> d_y(x.size()), d_dx(x.size()), d_saved(3 * C), d_dgamma(C), d_dbeta(C);
   gpu::batchnorm_forward_train<G>(nullptr, batch, d_x.data(), d_y.data(), d_gamma.data(),
                                   d_beta.data(), d_running.data(), d_running.data() + C,
                                   d_saved.data(), eps, momentum);
@@ -193,7 +194,7 @@ void check_batchnorm(const std::string& name, std::size_t batch) {
                              d_gamma.data(), d_dgamma.data(), d_dbeta.data(), d_saved.data(),
                              d_running.data(), eps);
   check_close(download(d_y), y, "train y");
-  check_close(download(d_saved), saved, "saved mean, 1/std");
+  check_close(download(d_saved), saved, "saved mean (hi, lo), 1/std");
   check_close(download(d_running), running, "running mean, var");
   check_close(download(d_dx), dx, "train dx");
   check_close(download(d_dgamma), dgamma, "train dgamma");

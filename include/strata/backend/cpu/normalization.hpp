@@ -15,6 +15,8 @@
 namespace strata::backend::cpu {
 
 using backend::NormGeometry;
+using backend::split_mean;
+using backend::SplitMean;
 
 // Batch normalisation. Each channel's statistics cover batch * plane elements that no other
 // channel touches, so channels are spread over threads and every result is independent of the
@@ -28,19 +30,24 @@ auto channel_of(T* data, std::size_t n, std::size_t c) {
   return Map(data + n * G.sample() + c * G.plane, static_cast<Eigen::Index>(G.plane));
 }
 
-// y = x * scale[c] + shift[c]: the whole forward once the statistics are known.
+// y = (x - mean) * scale + beta: the whole forward once the statistics are known. Centred
+// first rather than x * scale + (beta - mean * scale), whose two large terms cancel in T when
+// |mean| >> std.
 template <NormGeometry G, class T>
-void batchnorm_affine(std::size_t batch, std::size_t c, const T* x, T* y, double scale,
-                      double shift) {
+void batchnorm_affine(std::size_t batch, std::size_t c, const T* x, T* y, SplitMean<T> mean,
+                      double scale, double beta) {
   for (std::size_t n = 0; n < batch; ++n)
     channel_of<G>(y, n, c) =  // [plane]
-        channel_of<G>(x, n, c) * static_cast<T>(scale) + static_cast<T>(shift);
+        (channel_of<G>(x, n, c) - mean.hi - mean.lo) * static_cast<T>(scale) + static_cast<T>(beta);
 }
 
-// Mean and sum of squared deviations of one channel over the batch. Each plane is summed in T
-// (vectorised, and still in cache for its second pass around its own mean, which avoids the
-// cancellation of sum(x^2) - n*mean^2), and the planes are combined in double with Chan's
-// pairwise update, so a channel of a large batch loses no precision to one long float sum.
+// Mean and sum of squared deviations of one channel over the batch. The values are shifted by
+// one of the channel's own, so that the planes' sums in T (vectorised, and still in cache for
+// the second pass around the plane's mean, which avoids the cancellation of sum(x^2) -
+// n*mean^2) add deviations of the order of the spread, not of the mean: 300 +- 0.05 summed as
+// is would lose the spread to the float rounding of the sums. The planes are combined in
+// double with Chan's pairwise update, so a channel of a large batch loses no precision to one
+// long float sum either.
 struct ChannelMoments {
   double mean = 0, squares = 0;
 };
@@ -48,22 +55,25 @@ struct ChannelMoments {
 template <NormGeometry G, class T>
 ChannelMoments channel_moments(std::size_t batch, std::size_t c, const T* x) {
   ChannelMoments total;
+  const T shift = x[c * G.plane];
   const double plane = static_cast<double>(G.plane);
   for (std::size_t n = 0; n < batch; ++n) {
-    const auto values = channel_of<G>(x, n, c);  // [plane]
-    const T plane_mean = values.sum() / static_cast<T>(G.plane);
-    const double plane_squares = static_cast<double>((values - plane_mean).square().sum());
+    const auto deviations = channel_of<G>(x, n, c) - shift;  // [plane]
+    const T plane_mean = deviations.sum() / static_cast<T>(G.plane);
+    const double plane_squares = static_cast<double>((deviations - plane_mean).square().sum());
     const double seen = plane * static_cast<double>(n);
     const double delta = static_cast<double>(plane_mean) - total.mean;
     total.mean += delta * plane / (seen + plane);
     total.squares += plane_squares + delta * delta * seen * plane / (seen + plane);
   }
+  total.mean += static_cast<double>(shift);
   return total;
 }
 
-// Training: normalises with the batch mean and biased variance, keeps (mean, 1/std) per channel
-// in saved[0, 2C) for backward, and moves the running estimates towards the batch's with the
-// unbiased variance, as PyTorch's batch_norm.
+// Training: normalises with the batch mean and biased variance, keeps each channel's mean (hi,
+// lo) and 1/std in saved[0, 3C) for backward, and moves the running estimates towards the
+// batch's with the unbiased variance, as PyTorch's batch_norm. The layer refuses a batch of one
+// value per channel, which has no unbiased variance.
 template <NormGeometry G, class T>
 void batchnorm_forward_train(std::size_t threads, std::size_t batch, const T* x, T* y,
                              const T* gamma, const T* beta, T* running_mean, T* running_var,
@@ -72,14 +82,14 @@ void batchnorm_forward_train(std::size_t threads, std::size_t batch, const T* x,
   parallel_for(threads, G.channels, [&](std::size_t c, std::size_t) {
     const auto [mean, squares] = channel_moments<G>(batch, c, x);
     const double inv_std = 1.0 / std::sqrt(squares / count + eps);
-    saved[c] = static_cast<T>(mean);
-    saved[G.channels + c] = static_cast<T>(inv_std);
-    // One value per channel has no unbiased variance; PyTorch refuses it, we keep the biased.
+    const SplitMean<T> centre = split_mean<T>(mean);
+    saved[c] = centre.hi;
+    saved[G.channels + c] = centre.lo;
+    saved[2 * G.channels + c] = static_cast<T>(inv_std);
     const double unbiased = squares / std::max(count - 1, 1.0);
     running_mean[c] = static_cast<T>((1 - momentum) * double(running_mean[c]) + momentum * mean);
     running_var[c] = static_cast<T>((1 - momentum) * double(running_var[c]) + momentum * unbiased);
-    const double scale = double(gamma[c]) * inv_std;
-    batchnorm_affine<G>(batch, c, x, y, scale, double(beta[c]) - mean * scale);
+    batchnorm_affine<G>(batch, c, x, y, centre, double(gamma[c]) * inv_std, double(beta[c]));
   });
 }
 
@@ -90,7 +100,8 @@ void batchnorm_forward_eval(std::size_t threads, std::size_t batch, const T* x, 
                             const T* running_var, double eps) {
   parallel_for(threads, G.channels, [&](std::size_t c, std::size_t) {
     const double scale = double(gamma[c]) / std::sqrt(double(running_var[c]) + eps);
-    batchnorm_affine<G>(batch, c, x, y, scale, double(beta[c]) - double(running_mean[c]) * scale);
+    batchnorm_affine<G>(batch, c, x, y, split_mean<T>(double(running_mean[c])), scale,
+                        double(beta[c]));
   });
 }
 
@@ -103,13 +114,14 @@ void batchnorm_backward(std::size_t threads, std::size_t batch, bool batch_stati
   const double count = static_cast<double>(batch * G.plane);
   parallel_for(threads, G.channels, [&](std::size_t c, std::size_t) {
     const auto [mean, inv_std] = stats(c);
+    const SplitMean<T> centre = split_mean<T>(mean);
     // Per-plane sums in T (vectorised), accumulated over the batch in double.
     double sum_dy = 0, sum_dy_xhat = 0;
-    const auto centre = static_cast<T>(mean);
     for (std::size_t n = 0; n < batch; ++n) {
       const auto grad = channel_of<G>(dy, n, c);  // [plane]
       sum_dy += static_cast<double>(grad.sum());
-      sum_dy_xhat += static_cast<double>((grad * (channel_of<G>(x, n, c) - centre)).sum());
+      sum_dy_xhat +=
+          static_cast<double>((grad * (channel_of<G>(x, n, c) - centre.hi - centre.lo)).sum());
     }
     sum_dy_xhat *= inv_std;
     dgamma[c] = static_cast<T>(sum_dy_xhat);
@@ -121,15 +133,14 @@ void batchnorm_backward(std::size_t threads, std::size_t batch, bool batch_stati
         channel_of<G>(dx, n, c) = channel_of<G>(dy, n, c) * static_cast<T>(scale);  // [plane]
       return;
     }
-    // dx = scale * (dy - sum_dy/M - (x - mean) * inv_std^2 * sum_dy_xhat/M)
-    // x - mean rather than x * slope - mean * slope: the latter cancels in float when
-    // |mean| >> std.
+    // dx = scale * (dy - sum_dy/M - (x - mean) * inv_std^2 * sum_dy_xhat/M), centred as in
+    // forward.
     const double slope = scale * inv_std * sum_dy_xhat / count;
     const double offset = -scale * sum_dy / count;
     for (std::size_t n = 0; n < batch; ++n)
       channel_of<G>(dx, n, c) =  // [plane]
           channel_of<G>(dy, n, c) * static_cast<T>(scale) -
-          (channel_of<G>(x, n, c) - static_cast<T>(mean)) * static_cast<T>(slope) +
+          (channel_of<G>(x, n, c) - centre.hi - centre.lo) * static_cast<T>(slope) +
           static_cast<T>(offset);
   });
 }

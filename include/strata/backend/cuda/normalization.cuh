@@ -1,9 +1,10 @@
 // Batch normalisation for the CUDA backend, with the CPU backend's semantics (PyTorch's):
 // training normalises with the batch mean and biased variance and moves the running estimates
-// with the unbiased one; saved[0, C) keeps each channel's mean and saved[C, 2C) its 1/std for
-// backward. One block per channel: its statistics cover batch * plane elements that no other
-// channel touches, reduced in double in two passes (mean, then squared deviations around it,
-// which avoids the cancellation of sum(x^2) - n*mean^2).
+// with the unbiased one; saved[0, 3C) keeps each channel's mean as hi and lo
+// (backend::split_mean) and its 1/std for backward, as the CPU backend's. One block per channel:
+// its statistics cover batch * plane elements that no other channel touches, reduced in double in
+// two passes (mean, then squared deviations around it, which avoids the cancellation of sum(x^2) -
+// n*mean^2).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -23,12 +24,13 @@ __device__ inline std::size_t channel_element(NormGeometry G, std::size_t c, std
   return (i / G.plane) * G.sample() + c * G.plane + i % G.plane;
 }
 
+// Centred in double: x * scale + (beta - mean * scale) would cancel when |mean| >> std.
 template <class T>
 __device__ void batchnorm_affine(NormGeometry G, std::size_t batch, std::size_t c, const T* x, T* y,
-                                 double scale, double shift) {
+                                 double mean, double scale, double beta) {
   for (std::size_t i = threadIdx.x; i < batch * G.plane; i += blockDim.x) {
     const std::size_t at = channel_element(G, c, i);
-    y[at] = x[at] * static_cast<T>(scale) + static_cast<T>(shift);
+    y[at] = static_cast<T>((double(x[at]) - mean) * scale + beta);
   }
 }
 
@@ -51,15 +53,16 @@ __global__ void batchnorm_train_kernel(NormGeometry G, std::size_t batch, const 
   squares = block_sum(squares);
   const double inv_std = 1.0 / sqrt(squares / count + eps);
   if (threadIdx.x == 0) {
-    saved[c] = static_cast<T>(mean);
-    saved[G.channels + c] = static_cast<T>(inv_std);
-    // One value per channel has no unbiased variance; PyTorch refuses it, we keep the biased.
+    const SplitMean<T> centre = split_mean<T>(mean);
+    saved[c] = centre.hi;
+    saved[G.channels + c] = centre.lo;
+    saved[2 * G.channels + c] = static_cast<T>(inv_std);
+    // The layer refuses one value per channel, which has no unbiased variance.
     const double unbiased = squares / (count - 1 > 1.0 ? count - 1 : 1.0);
     running_mean[c] = static_cast<T>((1 - momentum) * double(running_mean[c]) + momentum * mean);
     running_var[c] = static_cast<T>((1 - momentum) * double(running_var[c]) + momentum * unbiased);
   }
-  const double scale = double(gamma[c]) * inv_std;
-  batchnorm_affine(G, batch, c, x, y, scale, double(beta[c]) - mean * scale);
+  batchnorm_affine(G, batch, c, x, y, mean, double(gamma[c]) * inv_std, double(beta[c]));
 }
 
 template <class T>
@@ -68,7 +71,7 @@ __global__ void batchnorm_eval_kernel(NormGeometry G, std::size_t batch, const T
                                       const T* running_var, double eps) {
   const std::size_t c = blockIdx.x;
   const double scale = double(gamma[c]) / sqrt(double(running_var[c]) + eps);
-  batchnorm_affine(G, batch, c, x, y, scale, double(beta[c]) - double(running_mean[c]) * scale);
+  batchnorm_affine(G, batch, c, x, y, double(running_mean[c]), scale, double(beta[c]));
 }
 
 // dx = g/std/M * (M*dy - sum(dy) - x_hat * sum(dy * x_hat)) with batch statistics; with the
@@ -79,8 +82,9 @@ __global__ void batchnorm_backward_kernel(NormGeometry G, std::size_t batch, boo
                                           T* dbeta, const T* saved, const T* running, double eps) {
   const std::size_t c = blockIdx.x;
   const std::size_t elements = batch * G.plane;
-  const double mean = batch_statistics ? double(saved[c]) : double(running[c]);
-  const double inv_std = batch_statistics ? double(saved[G.channels + c])
+  const double mean =
+      batch_statistics ? double(saved[c]) + double(saved[G.channels + c]) : double(running[c]);
+  const double inv_std = batch_statistics ? double(saved[2 * G.channels + c])
                                           : 1.0 / sqrt(double(running[G.channels + c]) + eps);
   double sum_dy = 0, sum_dy_xhat = 0;
   for (std::size_t i = threadIdx.x; i < elements; i += blockDim.x) {
@@ -126,8 +130,8 @@ void batchnorm_forward_eval(cudaStream_t stream, std::size_t batch, const T* x, 
   STRATA_CUDA_CHECK_LAUNCH("batchnorm_eval_kernel");
 }
 
-// The statistics backward differentiates through: the batch's (saved, [2, C]: mean, 1/std) in
-// training, the running ones (running, [2, C]: mean, variance) in evaluation. dx may be null.
+// The statistics backward differentiates through: the batch's (saved, [3, C]: mean hi, lo, 1/std)
+// in training, the running ones (running, [2, C]: mean, variance) in evaluation. dx may be null.
 template <NormGeometry G, class T>
 void batchnorm_backward(cudaStream_t stream, std::size_t batch, bool batch_statistics, const T* x,
                         const T* dy, T* dx, const T* gamma, T* dgamma, T* dbeta, const T* saved,
