@@ -25,17 +25,17 @@ template <class T>
 concept LayerSpec = std::derived_from<T, layer_spec>;
 
 // A compile-time name ("layer1.0.conv1.weight"); containers prefix their children's names.
+// A name longer than capacity keeps its first capacity characters and is marked truncated;
+// a network holding one does not compile (check_tensor_names, named.hpp).
 struct Name {
   static constexpr std::size_t capacity = 95;
   char text[capacity + 1]{};
   std::size_t length = 0;
+  bool truncated = false;
 
   constexpr Name() = default;
   constexpr Name(const char* s) {  // NOLINT: implicit, so that specs can write {"weight", ...}
-    while (s[length] != '\0' && length < capacity) {
-      text[length] = s[length];
-      ++length;
-    }
+    for (; *s != '\0'; ++s) push(*s);
   }
   constexpr explicit Name(std::string_view s) {
     for (char c : s) push(c);
@@ -50,6 +50,7 @@ struct Name {
     for (char c : prefix) out.push(c);
     out.push('.');
     for (std::size_t i = 0; i < length; ++i) out.push(text[i]);
+    out.truncated = out.truncated || truncated;
     return out;
   }
   constexpr Name prefixed(std::size_t index) const {
@@ -71,7 +72,10 @@ struct Name {
 
  private:
   constexpr void push(char c) {
-    if (length < capacity) text[length++] = c;
+    if (length < capacity)
+      text[length++] = c;
+    else
+      truncated = true;
   }
 };
 

@@ -240,10 +240,12 @@ struct Sequential : layer_spec {
 };
 
 // A network: the input shape is fixed, so the whole chain is bound here, and a mistake in it
-// is reported where the network type is first used.
+// (a layer's shapes, or two tensors with one name) is reported where the network type is first
+// used.
 template <std::size_t C, std::size_t H, std::size_t W, class... Specs>
 struct Sequential<Input<C, H, W>, Specs...> : layer_spec,
                                               detail::bind_sequential<Shape<C, H, W>, Specs...> {
+  static_assert(detail::check_tensor_names<detail::bind_sequential<Shape<C, H, W>, Specs...>>());
   template <class In>
   using bind = detail::bind_sequential<In, Specs...>;
 };
@@ -251,6 +253,7 @@ struct Sequential<Input<C, H, W>, Specs...> : layer_spec,
 template <std::size_t N, class... Specs>
 struct Sequential<InputFlat<N>, Specs...> : layer_spec,
                                             detail::bind_sequential<Shape<N>, Specs...> {
+  static_assert(detail::check_tensor_names<detail::bind_sequential<Shape<N>, Specs...>>());
   template <class In>
   using bind = detail::bind_sequential<In, Specs...>;
 };
