@@ -12,6 +12,12 @@
 #   A relative SOURCE is taken relative to tests/compile_fail/; it must exist
 #   at configure time.
 #
+# strata_add_compile_fail_test(NAME SOURCE REGEX ERRORS <n>)
+#
+#   The compiler must also report exactly <n> errors (default 1): one mistake
+#   gives one message, and a stand-in that lets an error cascade into the
+#   layers after it fails the test.
+#
 #   Example (tests/CMakeLists.txt):
 #     strata_add_compile_fail_test(dense_shape_mismatch dense_shape_mismatch.cpp
 #                                  "static assertion failed|static_assert")
@@ -48,8 +54,13 @@ set(CF_IMPLICIT_INCLUDES [==[${CMAKE_CXX_IMPLICIT_INCLUDE_DIRECTORIES}]==])
 endfunction()
 
 function(strata_add_compile_fail_test NAME SOURCE REGEX)
-  if(ARGN)
-    message(FATAL_ERROR "strata_add_compile_fail_test(${NAME}): unexpected arguments: ${ARGN}")
+  cmake_parse_arguments(PARSE_ARGV 3 arg "" "ERRORS" "")
+  if(arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "strata_add_compile_fail_test(${NAME}): unexpected arguments: "
+                        "${arg_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT arg_ERRORS)
+    set(arg_ERRORS 1)
   endif()
   if(IS_ABSOLUTE "${SOURCE}")
     set(src "${SOURCE}")
@@ -70,6 +81,7 @@ function(strata_add_compile_fail_test NAME SOURCE REGEX)
 "set(CF_NAME [=====[${NAME}]=====])
 set(CF_SOURCE [=====[${src}]=====])
 set(CF_REGEX [=====[${REGEX}]=====])
+set(CF_ERRORS ${arg_ERRORS})
 ")
   add_test(NAME compile_fail.${NAME}
            COMMAND "${CMAKE_COMMAND}" "-DENV_FILE=${env_file}" "-DTEST_FILE=${test_file}"

@@ -1,7 +1,7 @@
 # StrataCompileFailCheck.cmake — run by ctest as
 #   cmake -DENV_FILE=<env> -DTEST_FILE=<test> -P StrataCompileFailCheck.cmake
-# (see StrataCompileFail.cmake). Passes iff the compiler rejects CF_SOURCE
-# and its output matches CF_REGEX.
+# (see StrataCompileFail.cmake). Passes iff the compiler rejects CF_SOURCE,
+# its output matches CF_REGEX, and it reports exactly CF_ERRORS errors.
 
 cmake_minimum_required(VERSION 3.21)
 
@@ -47,5 +47,12 @@ if(NOT out MATCHES "${CF_REGEX}")
   message(NOTICE "command: ${cmd}\noutput:\n${out}\nregex: ${CF_REGEX}")
   message(FATAL_ERROR "compile_fail.${CF_NAME}: FAILED - compilation failed (exit ${rc}) "
                       "but the output above does not match the regex: ${CF_REGEX}")
+endif()
+string(REGEX MATCHALL ": error: " errors "${out}")
+list(LENGTH errors error_count)
+if(NOT error_count EQUAL CF_ERRORS)
+  message(NOTICE "command: ${cmd}\noutput:\n${out}")
+  message(FATAL_ERROR "compile_fail.${CF_NAME}: FAILED - the compiler reported ${error_count} "
+                      "errors, expected ${CF_ERRORS}: one mistake must give one message")
 endif()
 message(STATUS "compile_fail.${CF_NAME}: OK - rejected as expected (matched: ${CMAKE_MATCH_0})")

@@ -52,7 +52,8 @@ struct Conv2d : layer_spec {
         groups,   has_bias};
 
     using input_shape = In;
-    using output_shape = Shape<OutChannels, geometry.out_height(), geometry.out_width()>;
+    using output_shape =
+        image_layer_output<In, Shape<OutChannels, geometry.out_height(), geometry.out_width()>>;
 
     static constexpr std::size_t fan_in = geometry.patch();
     static constexpr std::size_t weight_size = geometry.weight_size();

@@ -64,7 +64,8 @@ template <class Spec, class In, class Kernels>
 struct bound_pool : stateless_layer {
   static constexpr backend::cpu::PoolGeometry geometry = Spec::template geometry_of<In>::value;
   using input_shape = In;
-  using output_shape = Shape<geometry.channels, geometry.out_height(), geometry.out_width()>;
+  using output_shape =
+      image_layer_output<In, Shape<geometry.channels, geometry.out_height(), geometry.out_width()>>;
   static constexpr std::size_t saved_per_sample = Kernels::template saved_per_sample<geometry>;
   static std::string describe() { return Spec::describe_pool(Kernels::name); }
 
@@ -124,7 +125,7 @@ struct AdaptiveAvgPool2d : layer_spec {
         ImageShape<In> ? In::dims[0] : 1, ImageShape<In> ? In::dims[1] : 1,
         ImageShape<In> ? In::dims[2] : 1, OutH, OutW};
     using input_shape = In;
-    using output_shape = Shape<geometry.channels, OutH, OutW>;
+    using output_shape = image_layer_output<In, Shape<geometry.channels, OutH, OutW>>;
     static std::string describe() {
       return "AdaptiveAvgPool2d(" + std::to_string(OutH) + "x" + std::to_string(OutW) + ")";
     }

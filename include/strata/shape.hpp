@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 namespace strata {
 
@@ -42,6 +43,12 @@ concept ImageShape = AnyShape<S> && S::rank == 3;
 // A flat feature vector, the input of Linear.
 template <class S>
 concept FlatShape = AnyShape<S> && S::rank == 1;
+
+// The output shape of a layer that needs an image: ImageOut, or, given a flat input that its
+// static_assert has already reported, that input unchanged, so that the layers after it (a
+// Linear expecting the flat input the user had) report nothing more.
+template <class In, class ImageOut>
+using image_layer_output = std::conditional_t<ImageShape<In>, ImageOut, In>;
 
 // The first element of a network: the per-sample shape it accepts.
 template <std::size_t C, std::size_t H, std::size_t W>
