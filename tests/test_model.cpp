@@ -418,6 +418,124 @@ TEST_CASE("backward needs a loss computed from this model's last output") {
   CHECK_NOTHROW(a.backward(from_a));
 }
 
+// The same batch size keeps the same buffers, so only the generation tells an earlier
+// forward's loss from the last one's: a validation batch between the loss and backward.
+TEST_CASE("backward refuses a loss computed before the last forward") {
+  st::Model<SimpleCNN> model{st::seed{1}};
+  const auto train_x = random_values(2 * 784, 3), validation_x = random_values(2 * 784, 4);
+  const std::vector<std::int32_t> labels{1, 2};
+
+  const st::Loss stale = st::cross_entropy(model.forward(train_x), labels);
+  model.forward(validation_x);
+  try {
+    model.backward(stale);
+    FAIL("backward accepted a loss from an earlier forward");
+  } catch (const std::logic_error& e) {
+    CAPTURE(e.what());
+    CHECK(contains(e.what(), "earlier forward"));
+  }
+
+  // A loss of the last forward is accepted, and the gradients are that forward's.
+  st::Model<SimpleCNN> reference{st::seed{1}};
+  forward_backward(reference, validation_x, labels);
+  const st::Loss fresh = st::cross_entropy(model.forward(validation_x), labels);
+  model.backward(fresh);
+  check_close(model.gradient_data(), copy_of(reference.gradient_data()), 0,
+              "gradients of the last forward");
+  CHECK_NOTHROW(model.backward(fresh));  // backward overwrites: running it twice is harmless
+
+  // Every forward is a new generation.
+  CHECK(model.forward(train_x).generation == fresh.generation + 1);
+}
+
+// d(loss)/d(input) for a network that starts with Linear is W^T times the logits' gradient,
+// which cross_entropy left in the output's gradient slot.
+TEST_CASE("backward can also write the input gradient") {
+  using Net = st::Sequential<st::InputFlat<5>, st::Linear<3>>;
+  st::Model<Net> model{st::seed{2}};
+  const auto x = random_values(2 * 5, 5);
+  const std::vector<std::int32_t> labels{0, 2};
+  const auto logits = model.forward(x);
+  const st::Loss loss = st::cross_entropy(logits, labels);
+  std::vector<float> dx(x.size());
+  model.backward(loss, dx);
+  const auto parameter_grads = copy_of(model.gradient_data());
+  const float* weight = model.parameters()[0].value;  // [3, 5]
+  std::vector<float> expected(dx.size(), 0.f);
+  for (std::size_t n = 0; n < 2; ++n)
+    for (std::size_t i = 0; i < 5; ++i)
+      for (std::size_t k = 0; k < 3; ++k)
+        expected[n * 5 + i] += weight[k * 5 + i] * logits.grad[n * 3 + k];
+  check_close(dx, expected, 1e-6, "input gradient");
+
+  model.backward(loss);  // without the input gradient, the same parameter gradients
+  check_close(model.gradient_data(), parameter_grads, 0, "parameter gradients");
+
+  std::vector<float> wrong_size(x.size() + 1);
+  CHECK_THROWS_AS(model.backward(loss, wrong_size), std::invalid_argument);
+}
+
+// Through convolution, Tanh and Linear: central differences of the loss in float, so the
+// tolerance is float's (a step of 1e-2 against logits of order 1).
+TEST_CASE("the input gradient matches finite differences of the loss") {
+  using Net = st::Sequential<st::Input<2, 5, 5>, st::Conv2d<3, 3, st::Pad<1>>, st::Tanh,
+                             st::Flatten, st::Linear<4>>;
+  st::Model<Net> model{st::seed{3}};
+  auto x = random_values(3 * 50, 6);
+  const std::vector<std::int32_t> labels{0, 3, 1};
+  std::vector<float> dx(x.size());
+  model.backward(st::cross_entropy(model.forward(x), labels), dx);
+  const double largest = std::abs(*std::max_element(
+      dx.begin(), dx.end(), [](float a, float b) { return std::abs(a) < std::abs(b); }));
+  REQUIRE(largest > 1e-3);
+  for (std::size_t i = 0; i < x.size(); i += 7) {
+    CAPTURE(i);
+    const float original = x[i], step = 1e-2f;
+    x[i] = original + step;
+    const double plus = st::cross_entropy(model.forward(x), labels).value;
+    x[i] = original - step;
+    const double minus = st::cross_entropy(model.forward(x), labels).value;
+    x[i] = original;
+    CHECK(std::abs((plus - minus) / (2 * double(step)) - double(dx[i])) <= 2e-3 * largest);
+  }
+}
+
+// PyTorch refuses a training-mode BatchNorm that sees one value per channel: there is no
+// unbiased variance to move the running estimate with, and the output would be its bias alone.
+TEST_CASE("BatchNorm refuses one value per channel in training") {
+  using Flat =
+      st::Sequential<st::InputFlat<6>, st::Linear<4>, st::BatchNorm2d<>, st::ReLU, st::Linear<3>>;
+  st::Model<Flat> model{st::seed{4}};
+  const auto one = random_values(6, 7), two = random_values(12, 8);
+  try {
+    model.forward(one);
+    FAIL("a training forward of one sample through BatchNorm1d was accepted");
+  } catch (const std::invalid_argument& e) {
+    CAPTURE(e.what());
+    CHECK(contains(e.what(), "BatchNorm1d(4)"));
+    CHECK(contains(e.what(), "more than one value per channel"));
+  }
+  CHECK_NOTHROW(model.forward(two));
+  model.eval();
+  CHECK_NOTHROW(model.forward(one));
+
+  // A 1x1 plane is one value per channel too, as for nn.BatchNorm2d on [1, C, 1, 1].
+  using Pixel = st::Sequential<st::Input<3, 1, 1>, st::BatchNorm2d<>, st::Flatten>;
+  st::Model<Pixel> pixel;
+  CHECK_THROWS_AS(pixel.forward(random_values(3, 9)), std::invalid_argument);
+  CHECK_NOTHROW(pixel.forward(random_values(6, 9)));
+}
+
+// Names of exactly Name::capacity characters are kept whole; one more does not compile
+// (tests/compile_fail/tensor_name_too_long.cpp).
+using LongestName =
+    st::Sequential<st::InputFlat<2>, st::Named<"a_block_whose_name_is_long_enough_that_its_weight_"
+                                               "takes_every_character_a_name_can_ho",
+                                               st::Sequential<st::Named<"fc", st::Linear<1>>>>>;
+static_assert(LongestName::params[0].name.view().size() == st::Name::capacity);
+static_assert(LongestName::params[0].name.view().ends_with(".fc.weight"));
+static_assert(!LongestName::params[0].name.truncated);
+
 TEST_CASE("cross_entropy rejects bad labels") {
   st::Model<SimpleCNN> model;
   const auto logits = model.forward(random_values(2 * 784, 4));

@@ -16,13 +16,16 @@
 
 namespace strata {
 
-// A network's output for one batch, and the slot where the loss puts its gradient.
+// A network's output for one batch, and the slot where the loss puts its gradient. generation
+// numbers the model's forward passes, so that a loss computed from an earlier pass's output,
+// whose buffers the later pass has overwritten, is refused by Model::backward.
 template <class S, class T = float>
 struct Output {
   using shape = S;
   const T* data = nullptr;
   T* grad = nullptr;
   std::size_t batch = 0;
+  std::uint64_t generation = 0;
 
   std::span<const T> values() const { return {data, batch * S::size}; }
   std::span<const T> sample(std::size_t n) const { return {data + n * S::size, S::size}; }
@@ -30,7 +33,9 @@ struct Output {
 
 struct Loss {
   double value = 0;
-  const void* gradient = nullptr;  // the Output::grad it filled; checked by Model::backward
+  // The Output::grad it filled and that output's generation; checked by Model::backward.
+  const void* gradient = nullptr;
+  std::uint64_t generation = 0;
 };
 
 struct CrossEntropyOptions {
@@ -83,7 +88,7 @@ Loss cross_entropy(const Output<S, T>& logits, std::span<const std::int32_t> lab
   static_assert(S::rank == 1, "cross_entropy: the network's output must be flat, Shape<classes>");
   const double value = softmax_cross_entropy(logits.data, logits.batch, S::size, labels,
                                              options.label_smoothing, logits.grad, options.weight);
-  return {value, logits.grad};
+  return {value, logits.grad, logits.generation};
 }
 
 // Number of samples whose highest logit is the label.

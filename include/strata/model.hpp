@@ -109,8 +109,10 @@ class Model<Net, cpu> {
     backend::cpu::copy(threads_, input.size(), input.data(), input_data());
     // The backward of this pass runs in the same mode, whatever train()/eval() does meanwhile.
     pass_training_ = training_;
+    // Counted before the pass: if it throws, no earlier output's loss matches what is left.
+    ++generation_;
     Net::forward(context(), input_data(), output_data());
-    return {output_data(), output_grad(), batch_};
+    return {output_data(), output_grad(), batch_, generation_};
   }
 
   // The logits of each AuxiliaryHead of the last (training) forward, in network order, with the
@@ -125,13 +127,17 @@ class Model<Net, cpu> {
   }
 
   // Backpropagates the loss computed from this model's last output; writes every gradient.
-  void backward(const Loss& loss) {
-    if (batch_ == 0 || loss.gradient != output_grad())
-      throw std::logic_error(
-          "Model::backward: the loss was not computed from this model's last forward output");
-    const backend::cpu::DenormalsFlushed flushed;
-    Net::backward(context(), input_data(), output_data(), output_grad(),
-                  static_cast<float*>(nullptr));
+  void backward(const Loss& loss) { backward_into(loss, nullptr); }
+
+  // The same, and also writes d(loss)/d(input), [batch, C, H, W] like the last forward's input,
+  // into input_gradient (saliency maps, adversarial inputs). Costs the first layer's input
+  // gradient, which the plain backward skips.
+  void backward(const Loss& loss, std::span<float> input_gradient) {
+    if (batch_ != 0 && input_gradient.size() != batch_ * input_shape::size)
+      throw std::invalid_argument(
+          "Model::backward: input_gradient has " + std::to_string(input_gradient.size()) +
+          " values; the last forward's input has " + std::to_string(batch_ * input_shape::size));
+    backward_into(loss, input_gradient.data());
   }
 
   void train(bool on = true) { training_ = on; }
@@ -163,6 +169,19 @@ class Model<Net, cpu> {
   Rng& rng() { return rng_; }
 
  private:
+  void backward_into(const Loss& loss, float* input_gradient) {
+    if (batch_ == 0 || loss.gradient != output_grad())
+      throw std::logic_error(
+          "Model::backward: the loss was not computed from this model's last forward output");
+    if (loss.generation != generation_)
+      throw std::logic_error(
+          "Model::backward: the loss was computed from an earlier forward's output (generation " +
+          std::to_string(loss.generation) + "; the last forward is " + std::to_string(generation_) +
+          "); call backward before the next forward, or compute the loss again");
+    const backend::cpu::DenormalsFlushed flushed;
+    Net::backward(context(), input_data(), output_data(), output_grad(), input_gradient);
+  }
+
   // Arena layout: input | output | output gradient | saved state | scratch.
   void reserve(std::size_t batch) {
     const std::size_t threads = backend::cpu::max_threads();
@@ -179,7 +198,7 @@ class Model<Net, cpu> {
   auto outputs_at(site_list<Sites...>) {
     return std::tuple{Output<typename Sites::head::logits_shape>{
         Sites::head::logits(saved_at<Sites>(), batch_),
-        Sites::head::logit_grads(saved_at<Sites>(), batch_), batch_}...};
+        Sites::head::logit_grads(saved_at<Sites>(), batch_), batch_, generation_}...};
   }
   template <class Site>
   float* saved_at() {
@@ -209,6 +228,7 @@ class Model<Net, cpu> {
   std::vector<Buffer> buffer_refs_;
   Rng rng_;
   std::size_t capacity_ = 0, batch_ = 0, threads_ = 0;
+  std::uint64_t generation_ = 0;
   std::size_t input_size_ = 0, output_size_ = 0, saved_size_ = 0;
   bool training_ = true, pass_training_ = true;
 };
