@@ -77,6 +77,22 @@ void write_gzip(const fs::path& path, const Bytes& bytes) {
   REQUIRE(gzclose(f) == Z_OK);
 }
 
+Bytes gzip(const Bytes& bytes) {
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                       Z_DEFAULT_STRATEGY) == Z_OK);
+  Bytes out(deflateBound(&zs, bytes.size()));
+  zs.next_in = const_cast<Bytef*>(bytes.data());
+  zs.avail_in = static_cast<uInt>(bytes.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  REQUIRE(rc == Z_STREAM_END);
+  return out;
+}
+
 Bytes read_all(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in), {});
@@ -156,6 +172,24 @@ TEST_CASE("IDX files round-trip, plain and gzip, detected by content not extensi
   CHECK(sd::read_idx_labels(dir / "labels.gz") == labels);
 }
 
+TEST_CASE("IDX readers read from memory, plain and gzip, naming the bytes in messages") {
+  const Bytes pixels = iota_bytes(2 * 3 * 1);
+  for (const Bytes& file : {idx_images(2, 3, 1, pixels), gzip(idx_images(2, 3, 1, pixels))}) {
+    const sd::IdxImages img = sd::read_idx_images_from_memory(file);
+    CHECK(img.count == 2);
+    CHECK(img.rows == 3);
+    CHECK(img.cols == 1);
+    CHECK(img.pixels == pixels);
+  }
+  CHECK(sd::read_idx_labels_from_memory(gzip(idx_labels({4, 5}))) == Bytes{4, 5});
+  check_data_error(
+      [] {
+        sd::read_idx_labels_from_memory(Bytes{0, 0, 8, 1, 0}, "upload #3");
+      },
+      {"data file 'upload #3'", "truncated"});
+  check_data_error([] { sd::read_idx_images_from_memory(Bytes{}); }, {"'<memory>'", "truncated"});
+}
+
 TEST_CASE("IDX readers accept empty files and concatenated gzip members") {
   TempDir dir;
   write_plain(dir / "empty-images", idx_images(0, 28, 28, {}));
@@ -224,15 +258,29 @@ TEST_CASE("IDX errors name the file and the problem") {
     labels.insert(labels.end(), {3, 4, 5});
     write_gzip(dir / "long-labels.gz", labels);
     check_data_error([&] { sd::read_idx_labels(dir / "long-labels.gz"); },
-                     {"long-labels.gz", "size mismatch", "3 trailing bytes"});
+                     {"long-labels.gz", "size mismatch", "more than 10 bytes after decompression"});
+  }
+  SUBCASE("gzip that inflates far beyond its header") {
+    // 1 label declared, 64 MiB of zeros behind it, in a file of about 64 KiB. Its CRC is broken,
+    // so a reader that inflated it to the end would report the CRC rather than the size.
+    Bytes labels = idx_labels({7});
+    labels.resize(labels.size() + (std::size_t{64} << 20));
+    Bytes bomb = gzip(labels);
+    REQUIRE(bomb.size() < labels.size() / 500);
+    bomb[bomb.size() - 8] ^= 0xFF;
+    write_plain(dir / "bomb.gz", bomb);
+    check_data_error([&] { sd::read_idx_labels(dir / "bomb.gz"); },
+                     {"bomb.gz", "size mismatch", "declares 1 labels", "more than 9 bytes"});
   }
   SUBCASE("corrupted gzip stream") {
     write_gzip(dir / "good.gz", idx_images(4, 16, 16, iota_bytes(4 * 16 * 16)));
     const Bytes good = read_all(dir / "good.gz");
     REQUIRE(good.size() > 40);
 
+    // Only the second half is flipped: the reader inflates the header first and checks it, so
+    // garbage from a damaged start may be reported as a wrong magic number instead.
     Bytes flipped = good;
-    for (std::size_t i = 12; i < flipped.size() - 8; i += 3) flipped[i] ^= 0x5A;
+    for (std::size_t i = good.size() / 2; i < flipped.size() - 8; i += 3) flipped[i] ^= 0x5A;
     write_plain(dir / "flipped.gz", flipped);
     check_data_error([&] { sd::read_idx_images(dir / "flipped.gz"); },
                      {"flipped.gz", "corrupted gzip"});

@@ -13,8 +13,10 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -38,8 +40,8 @@ namespace detail {
 inline constexpr std::uint32_t kIdxImagesMagic = 0x00000803;  // unsigned byte, 3 dimensions
 inline constexpr std::uint32_t kIdxLabelsMagic = 0x00000801;  // unsigned byte, 1 dimension
 
-[[noreturn]] inline void fail(const std::filesystem::path& path, const std::string& problem) {
-  throw DataError("data file '" + path.string() + "': " + problem);
+[[noreturn]] inline void fail(std::string_view name, const std::string& problem) {
+  throw DataError("data file '" + std::string(name) + "': " + problem);
 }
 
 inline std::string hex32(std::uint32_t v) {
@@ -54,13 +56,14 @@ inline std::uint32_t read_be32(const std::uint8_t* p) {
 }
 
 inline std::vector<std::uint8_t> read_raw(const std::filesystem::path& path) {
+  const std::string name = path.string();
   std::error_code ec;
   const auto st = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(st)) fail(path, "file not found");
-  if (std::filesystem::is_directory(st)) fail(path, "cannot open: is a directory, not a file");
+  if (!std::filesystem::exists(st)) fail(name, "file not found");
+  if (std::filesystem::is_directory(st)) fail(name, "cannot open: is a directory, not a file");
 
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open file for reading");
+  if (!in) fail(name, "cannot open file for reading");
 
   std::vector<std::uint8_t> bytes;
   // The size is only a hint: the file may change under us, so the loop below reads to EOF anyway.
@@ -72,26 +75,30 @@ inline std::vector<std::uint8_t> read_raw(const std::filesystem::path& path) {
     in.read(reinterpret_cast<char*>(bytes.data() + used), static_cast<std::streamsize>(kChunk));
     used += static_cast<std::size_t>(in.gcount());
   }
-  if (in.bad()) fail(path, "read error");
+  if (in.bad()) fail(name, "read error");
   bytes.resize(used);
   return bytes;
 }
 
-inline bool is_gzip(const std::vector<std::uint8_t>& bytes) {
+inline bool is_gzip(std::span<const std::uint8_t> bytes) {
   return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
 }
 
-inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& in,
-                                        const std::filesystem::path& path) {
+// Inflates at most `limit` bytes and stops there, so that a small file that inflates to gigabytes
+// costs no more than what the caller is prepared to accept; the stream is checked (CRC included)
+// only when it ends within the limit.
+inline std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> in, std::size_t limit,
+                                        std::string_view name) {
   z_stream zs{};
-  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) fail(path, "cannot initialise zlib");
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) fail(name, "cannot initialise zlib");
   struct End {
     z_stream* zs;
     ~End() { inflateEnd(zs); }
   } end{&zs};
 
   // The gzip trailer stores the uncompressed size mod 2^32; it sizes the first allocation, capped
-  // by deflate's maximum ratio so that a corrupt trailer cannot trigger a huge allocation.
+  // by deflate's maximum ratio and by the limit so that a corrupt trailer cannot trigger a huge
+  // allocation.
   std::size_t hint = std::size_t{1} << 16;
   if (in.size() >= 18) {
     const auto* t = in.data() + in.size() - 4;
@@ -99,10 +106,10 @@ inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& in,
                               std::size_t{t[3]} << 24;
     hint = std::max(hint, std::min(isize, in.size() * 1032));
   }
-  std::vector<std::uint8_t> out(hint);
+  std::vector<std::uint8_t> out(std::min(hint, limit));
 
   std::size_t in_pos = 0, out_pos = 0;
-  for (;;) {
+  while (out_pos < limit) {
     if (zs.avail_in == 0 && in_pos < in.size()) {
       const std::size_t n = std::min<std::size_t>(in.size() - in_pos, UINT_MAX);
       // zlib's API predates const-correct input pointers; it never writes through next_in.
@@ -110,7 +117,7 @@ inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& in,
       zs.avail_in = static_cast<uInt>(n);
       in_pos += n;
     }
-    if (out_pos == out.size()) out.resize(out.size() * 2);
+    if (out_pos == out.size()) out.resize(std::min(out.size() * 2, limit));
     zs.next_out = out.data() + out_pos;
     zs.avail_out = static_cast<uInt>(std::min<std::size_t>(out.size() - out_pos, UINT_MAX));
     const uInt before = zs.avail_out;
@@ -123,9 +130,9 @@ inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& in,
       // Concatenated gzip members are valid gzip (e.g. from `cat a.gz b.gz`).
       inflateReset(&zs);
     } else if (rc == Z_BUF_ERROR) {
-      if (!input_left) fail(path, "corrupted gzip stream: unexpected end of compressed data");
+      if (!input_left) fail(name, "corrupted gzip stream: unexpected end of compressed data");
     } else if (rc != Z_OK) {
-      fail(path, std::string("corrupted gzip stream: ") + (zs.msg ? zs.msg : zError(rc)));
+      fail(name, std::string("corrupted gzip stream: ") + (zs.msg ? zs.msg : zError(rc)));
     }
   }
   out.resize(out_pos);
@@ -133,9 +140,9 @@ inline std::vector<std::uint8_t> gunzip(const std::vector<std::uint8_t>& in,
   return out;
 }
 
-inline std::size_t checked_mul(std::size_t a, std::size_t b, const std::filesystem::path& path) {
+inline std::size_t checked_mul(std::size_t a, std::size_t b, std::string_view name) {
   if (b != 0 && a > std::numeric_limits<std::size_t>::max() / b)
-    fail(path, "header dimensions are too large to address in memory");
+    fail(name, "header dimensions are too large to address in memory");
   return a * b;
 }
 
@@ -145,26 +152,30 @@ struct IdxContents {
 };
 
 // `kind` is a plural noun ("images"/"labels") used only in messages.
-inline IdxContents read_idx(const std::filesystem::path& path, std::uint32_t magic,
-                            std::size_t ndims, const char* kind) {
-  std::vector<std::uint8_t> bytes = read_raw(path);
-  const bool compressed = is_gzip(bytes);
-  if (compressed) bytes = gunzip(bytes, path);
+inline IdxContents read_idx(std::span<const std::uint8_t> file, std::string_view name,
+                            std::uint32_t magic, std::size_t ndims, const char* kind) {
+  const bool compressed = is_gzip(file);
   const std::string where = compressed ? " after decompression" : "";
-
   const std::size_t header = 4 + 4 * ndims;
+
+  // A compressed file is inflated twice: its header alone, and then no more than the header
+  // allows plus one byte, which is enough to tell that there is more.
+  std::vector<std::uint8_t> inflated;
+  std::span<const std::uint8_t> bytes = file;
+  if (compressed) bytes = inflated = gunzip(file, header, name);
+
   const auto short_header = [&] {
-    fail(path, "truncated file: an IDX " + std::string(kind) + " header needs " +
+    fail(name, "truncated file: an IDX " + std::string(kind) + " header needs " +
                    std::to_string(header) + " bytes but the file has only " +
                    std::to_string(bytes.size()) + where);
   };
   if (bytes.size() < 4) short_header();
   if (const std::uint32_t found = read_be32(bytes.data()); found != magic) {
     std::string problem = "wrong magic number: expected " + hex32(magic) + " (IDX " + kind +
-                          ") but found " + hex32(found);
+                          ") but found " + hex32(found) + where;
     if (found == kIdxImagesMagic) problem += " (this looks like an IDX images file)";
     if (found == kIdxLabelsMagic) problem += " (this looks like an IDX labels file)";
-    fail(path, problem);
+    fail(name, problem);
   }
   if (bytes.size() < header) short_header();
 
@@ -173,34 +184,48 @@ inline IdxContents read_idx(const std::filesystem::path& path, std::uint32_t mag
   std::string shape;
   for (std::size_t i = 0; i < ndims; ++i) {
     c.dims[i] = read_be32(bytes.data() + 4 + 4 * i);
-    expected = checked_mul(expected, c.dims[i], path);
+    expected = checked_mul(expected, c.dims[i], name);
     if (i > 0) shape += (i == 1 ? " of " : "x") + std::to_string(c.dims[i]);
   }
   const std::string declared = "header declares " + std::to_string(c.dims[0]) + " " + kind + shape +
                                ", i.e. " + std::to_string(header + expected) + " bytes";
+  if (compressed) bytes = inflated = gunzip(file, header + expected + 1, name);
   const std::size_t found = bytes.size() - header;
   if (found < expected) {
-    fail(path, "truncated file: " + declared + ", but the file has only " +
+    fail(name, "truncated file: " + declared + ", but the file has only " +
                    std::to_string(bytes.size()) + " bytes" + where);
   }
   if (found > expected) {
-    fail(path, "size mismatch: " + declared + ", but the file has " + std::to_string(bytes.size()) +
-                   " bytes" + where + " (" + std::to_string(found - expected) + " trailing bytes)");
+    fail(name, "size mismatch: " + declared + ", but the file has " +
+                   (compressed ? "more than " + std::to_string(header + expected) +
+                                     " bytes after decompression (decompression stopped there)"
+                               : std::to_string(bytes.size()) + " bytes (" +
+                                     std::to_string(found - expected) + " trailing bytes)"));
   }
-  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(header));
-  c.payload = std::move(bytes);
+  c.payload.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
   return c;
 }
 
 }  // namespace detail
 
-inline IdxImages read_idx_images(const std::filesystem::path& path) {
-  auto c = detail::read_idx(path, detail::kIdxImagesMagic, 3, "images");
+// `name` stands for the file in messages. Plain and gzip-compressed bytes are both accepted.
+inline IdxImages read_idx_images_from_memory(std::span<const std::uint8_t> bytes,
+                                             std::string_view name = "<memory>") {
+  auto c = detail::read_idx(bytes, name, detail::kIdxImagesMagic, 3, "images");
   return {c.dims[0], c.dims[1], c.dims[2], std::move(c.payload)};
 }
 
+inline std::vector<std::uint8_t> read_idx_labels_from_memory(std::span<const std::uint8_t> bytes,
+                                                             std::string_view name = "<memory>") {
+  return detail::read_idx(bytes, name, detail::kIdxLabelsMagic, 1, "labels").payload;
+}
+
+inline IdxImages read_idx_images(const std::filesystem::path& path) {
+  return read_idx_images_from_memory(detail::read_raw(path), path.string());
+}
+
 inline std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& path) {
-  return detail::read_idx(path, detail::kIdxLabelsMagic, 1, "labels").payload;
+  return read_idx_labels_from_memory(detail::read_raw(path), path.string());
 }
 
 }  // namespace strata::data
