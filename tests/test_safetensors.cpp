@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -417,4 +418,96 @@ TEST_CASE("safetensors: a failed save leaves the target as it was") {
   CHECK_FALSE(fs::exists(dir / "blocked.safetensors.tmp"));
   CHECK_THROWS_WITH_AS(st::save_safetensors(dir / "no" / "such.safetensors", model),
                        doctest::Contains("cannot be saved: cannot create"), st::SafetensorsError);
+}
+
+TEST_CASE("safetensors: tensors are ordered by start and end, so an empty one may start a run") {
+  st::test::TempDir dir;
+  st::Model<TinyNet> model{st::seed{3}};
+  const fs::path file = dir / "empty.safetensors";
+  // 'c' is empty at [72, 72] and sorts after 'b' at [72, 80], as the reference implementation
+  // orders them: by start, then by end.
+  const std::string json = R"({"a": {"dtype": "F32", "shape": [18], "data_offsets": [0, 72]},)"
+                           R"( "b": {"dtype": "F32", "shape": [2], "data_offsets": [72, 80]},)"
+                           R"( "c": {"dtype": "F32", "shape": [0], "data_offsets": [72, 72]}})";
+  std::vector<std::uint8_t> bytes;
+  for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<std::uint8_t>(json.size() >> (8 * i)));
+  bytes.insert(bytes.end(), json.begin(), json.end());
+  bytes.resize(bytes.size() + 80);
+  write_bytes(file, bytes);
+  const st::LoadReport report =
+      st::load_safetensors(file, model, {.allow_missing = {""}, .allow_unexpected = {""}});
+  CHECK(report.ignored == std::vector<std::string>{"a", "b", "c"});
+}
+
+TEST_CASE("safetensors: duplicate keys, deep nesting and long lists in the header are refused") {
+  st::test::TempDir dir;
+  st::Model<TinyNet> model{st::seed{3}};
+  const fs::path file = dir / "h.safetensors";
+  const std::string prefix = "safetensors file '" + file.string() + "' has a malformed header: ";
+  // Everything else is allowed, so that only the header can be the reason for a refusal.
+  const st::LoadOptions anything{.allow_missing = {""}, .allow_unexpected = {""}};
+  const auto write = [&](const std::string& json, std::size_t data_size) {
+    std::vector<std::uint8_t> out;
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(json.size() >> (8 * i)));
+    out.insert(out.end(), json.begin(), json.end());
+    out.resize(out.size() + data_size);
+    write_bytes(file, out);
+  };
+  const auto refused = [&](const std::string& json, std::size_t data_size) {
+    write(json, data_size);
+    return load_error(file, model, anything);
+  };
+  const std::string a = R"("a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]})";
+  CHECK(refused("{" + a + ", " + a + "}", 8) == prefix + "key 'a' appears twice");
+  CHECK(refused(R"({"__metadata__": {}, )" + a + R"(, "__metadata__": {}})", 8) ==
+        prefix + "key '__metadata__' appears twice");
+  CHECK(refused(R"({"a": {"dtype": "I32", "shape": [2], "dtype": "F32", "data_offsets": [0, 8]}})",
+                8) == prefix + "key 'dtype' appears twice in tensor 'a'");
+  CHECK(refused(R"({"__metadata__": {"x": [[1]]}, )" + a + "}", 8) ==
+        prefix + "it nests deeper than 3 levels (an object of tensors, each with a shape)");
+  // Brackets in strings are text, and keys an entry does not define are ignored.
+  write(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8], "x": "[[{\"]"}})", 8);
+  CHECK(st::load_safetensors(file, model, anything).ignored == std::vector<std::string>{"a"});
+  std::string ones = "1";
+  for (int i = 0; i < 64; ++i) ones += ", 1";
+  CHECK(refused(R"({"a": {"dtype": "F32", "shape": [)" + ones + R"(], "data_offsets": [0, 4]}})",
+                4) == prefix + "tensor 'a' has more than 66 numbers in its shape and data_offsets");
+}
+
+TEST_CASE("safetensors: NaN and infinite values are refused unless allowed") {
+  st::test::TempDir dir;
+  st::Model<TinyNet> source{st::seed{4}}, model{st::seed{3}};
+  std::vector<RawTensor> tensors = raw_tensors(source);
+  std::vector<float> weight(source.parameters()[0].value, source.parameters()[0].value + 18);
+  weight[5] = std::numeric_limits<float>::quiet_NaN();
+  tensors[0].data = f32_bytes(weight);
+  std::vector<std::uint8_t> f64;  // finite in F64, infinite once converted to F32
+  for (double d : {1e300, -3.0})
+    for (int i = 0; i < 8; ++i)
+      f64.push_back(static_cast<std::uint8_t>(std::bit_cast<std::uint64_t>(d) >> (8 * i)));
+  tensors[7] = {"1.running_var", "F64", {2}, f64};
+  const fs::path file = dir / "nan.safetensors";
+  write_bytes(file, encode(tensors));
+  CHECK(load_error(file, model) ==
+        "safetensors file '" + file.string() +
+            "' holds values that are NaN or infinite ('0.weight' has 1 of 18, '1.running_var' has "
+            "1 of 2; LoadOptions' allow_non_finite accepts them)");
+
+  st::load_safetensors(file, model, {.allow_non_finite = true});
+  CHECK(std::isnan(model.parameters()[0].value[5]));
+  CHECK(std::isinf(model.buffers()[1].value[0]));
+}
+
+TEST_CASE("safetensors: a load from memory is the load from a file") {
+  st::Model<TinyNet> source{st::seed{4}}, model{st::seed{3}};
+  std::vector<std::uint8_t> bytes = encode(raw_tensors(source));
+  st::load_safetensors_from_memory(bytes, model);
+  CHECK(all_values(model) == all_values(source));
+  bytes.pop_back();
+  CHECK_THROWS_WITH_AS(st::load_safetensors_from_memory(bytes, model),
+                       doctest::Contains("safetensors file '<memory>' is truncated"),
+                       st::SafetensorsError);
+  CHECK_THROWS_WITH_AS(st::load_safetensors_from_memory(bytes, model, {}, "upload.safetensors"),
+                       doctest::Contains("safetensors file 'upload.safetensors' is truncated"),
+                       st::SafetensorsError);
 }

@@ -4,8 +4,10 @@
 // own wording.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -123,6 +125,20 @@ inline void read_le_floats(const std::uint8_t* src, float* dst, std::size_t n) {
       dst[i] = std::bit_cast<float>(v);
     }
   }
+}
+
+// The values among n that are NaN or infinite, decoded `chunk` at a time by convert(first, count,
+// out), so that a load can refuse them before it writes anything, without a copy of the tensor.
+template <class Convert>
+std::size_t count_non_finite(std::size_t n, Convert&& convert) {
+  std::array<float, 1024> chunk;
+  std::size_t count = 0;
+  for (std::size_t first = 0; first < n; first += chunk.size()) {
+    const std::size_t m = std::min(chunk.size(), n - first);
+    convert(first, m, chunk.data());
+    for (std::size_t i = 0; i < m; ++i) count += !std::isfinite(chunk[i]);
+  }
+  return count;
 }
 
 }  // namespace strata::detail::io

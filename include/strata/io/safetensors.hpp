@@ -15,6 +15,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -23,6 +24,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -55,6 +57,9 @@ class SafetensorsError : public std::runtime_error {
 struct LoadOptions {
   std::vector<std::string> allow_missing{};     // the network's, absent from the file: kept as is
   std::vector<std::string> allow_unexpected{};  // the file's, absent from the network: ignored
+  // NaN and infinite values are refused by default: weights like that are almost always the
+  // remains of a diverged run, and would only surface as NaN outputs far from their cause.
+  bool allow_non_finite = false;
 };
 
 // What a successful load left out.
@@ -67,6 +72,12 @@ namespace detail::safetensors {
 
 // The reference implementation's limit; a larger header is a corrupt length field.
 inline constexpr std::uint64_t max_header_size = 100'000'000;
+// A valid header nests three deep: the header object, a tensor's object, its shape. Deeper
+// nesting is refused before parsing, since parsing it costs far more memory than its size.
+inline constexpr std::size_t max_header_depth = 3;
+// Bounds what one tensor's entry may hold (its dims and its two offsets), so that a single entry
+// cannot be a huge list either.
+inline constexpr std::size_t max_tensor_values = 66;
 
 // Every dtype the format defines, with its element size, so that a file holding tensors strata
 // cannot load (an int32 index, say) is still checked and can be read for the others.
@@ -91,7 +102,7 @@ struct Entry {
 };
 
 struct File {
-  std::vector<std::uint8_t> bytes;
+  std::span<const std::uint8_t> bytes;
   std::size_t data_start = 0;
   std::map<std::string, Entry> tensors;
 };
@@ -143,12 +154,97 @@ inline Entry parse_entry(const std::filesystem::path& file, const std::string& n
   return e;
 }
 
-// Reads and checks the whole file: the header length, the JSON header, every entry, and that
-// the tensors tile the data section exactly (no overlap, no gap, nothing missing at the end).
-inline File read_file(const std::filesystem::path& file) {
+// Counts brackets outside strings, a scan whose cost is the header's length whatever it holds.
+inline void check_nesting(std::string_view text, const std::filesystem::path& file) {
+  std::size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_header_depth)
+        throw SafetensorsError(file, "has a malformed header: it nests deeper than " +
+                                         std::to_string(max_header_depth) +
+                                         " levels (an object of tensors, each with a shape)");
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
+// Parses the header event by event, keeping no JSON beyond the tensor being read: a parsed
+// document costs about twenty times its text, so a header of 100 MB would take gigabytes. The
+// metadata, which a load does not interpret, is skipped; keys a tensor's entry does not define are
+// ignored. A key that appears twice is refused (among tensors, or among one tensor's fields):
+// JSON parsers disagree on which one wins, so such a file may mean different tensors to
+// different readers.
+inline std::map<std::string, Entry> parse_header(std::string_view text,
+                                                 const std::filesystem::path& file) {
+  using Json = nlohmann::json;
+  using Event = Json::parse_event_t;
+  check_nesting(text, file);
+  const auto malformed = [&](const std::string& what) {
+    return SafetensorsError(file, "has a malformed header: " + what);
+  };
+  static constexpr std::array<std::string_view, 3> fields{"dtype", "shape", "data_offsets"};
+  std::map<std::string, Entry> tensors;
+  std::string name;  // the top-level key whose value is being read
+  bool seen_metadata = false, in_field = false;
+  unsigned seen_fields = 0;      // of the current tensor, one bit per entry of `fields`
+  std::size_t field_values = 0;  // the numbers of its shape and offsets, so far
+  const auto on_event = [&](int depth, Event event, Json& parsed) {
+    if (depth == 0) {
+      if (event == Event::array_start || event == Event::value)
+        throw malformed("it is not a JSON object");
+      return true;
+    }
+    if (depth == 1 && event == Event::key) {
+      name = parsed.get<std::string>();
+      if (name == "__metadata__" ? std::exchange(seen_metadata, true) : tensors.contains(name))
+        throw malformed("key '" + name + "' appears twice");
+      seen_fields = 0;
+      field_values = 0;
+      return name != "__metadata__";
+    }
+    if (name == "__metadata__") return false;
+    if (depth == 1 &&
+        (event == Event::object_end || event == Event::array_end || event == Event::value)) {
+      tensors.emplace(name, parse_entry(file, name, parsed));
+      return false;
+    }
+    if (depth == 2 && event == Event::key) {
+      const auto field =
+          std::find(fields.begin(), fields.end(), parsed.get_ref<const std::string&>());
+      in_field = field != fields.end();
+      if (!in_field) return false;
+      const unsigned bit = 1u << (field - fields.begin());
+      if (seen_fields & bit)
+        throw malformed("key '" + std::string(*field) + "' appears twice in tensor '" + name + "'");
+      seen_fields |= bit;
+    }
+    if (depth == 3 && in_field && (event == Event::value || event == Event::key) &&
+        ++field_values > max_tensor_values)
+      throw malformed("tensor '" + name + "' has more than " + std::to_string(max_tensor_values) +
+                      " numbers in its shape and data_offsets");
+    return true;
+  };
+  if (Json::parse(text, on_event, false).is_discarded()) throw malformed("it is not valid JSON");
+  return tensors;
+}
+
+// Checks the whole file: the header length, the JSON header, every entry, and that the tensors
+// tile the data section exactly (no overlap, no gap, nothing missing at the end). The result
+// points into `b`.
+inline File parse_file(std::span<const std::uint8_t> b, const std::filesystem::path& file) {
   File f;
-  f.bytes = io::read_whole_file<SafetensorsError>(file);
-  const std::vector<std::uint8_t>& b = f.bytes;
+  f.bytes = b;
   if (b.size() < 8)
     throw SafetensorsError(file, "is truncated: it has " + std::to_string(b.size()) +
                                      " bytes, fewer than the 8 of its header length");
@@ -163,20 +259,16 @@ inline File read_file(const std::filesystem::path& file) {
                                      " bytes, fewer than its " + std::to_string(header_size) +
                                      "-byte header needs");
   f.data_start = 8 + static_cast<std::size_t>(header_size);
-  const auto* text = reinterpret_cast<const char*>(b.data() + 8);
-  const nlohmann::json header = nlohmann::json::parse(text, text + header_size, nullptr, false);
-  if (header.is_discarded())
-    throw SafetensorsError(file, "has a malformed header: it is not valid JSON");
-  if (!header.is_object())
-    throw SafetensorsError(file, "has a malformed header: it is not a JSON object");
+  f.tensors = parse_header(
+      {reinterpret_cast<const char*>(b.data() + 8), static_cast<std::size_t>(header_size)}, file);
 
   std::vector<const Entry*> by_offset;
-  for (const auto& [name, value] : header.items()) {
-    if (name == "__metadata__") continue;
-    by_offset.push_back(&(f.tensors[name] = parse_entry(file, name, value)));
-  }
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const Entry* x, const Entry* y) { return x->begin < y->begin; });
+  for (const auto& [name, entry] : f.tensors) by_offset.push_back(&entry);
+  // By start, then end, as the reference implementation: an empty tensor may share its start
+  // with the next one.
+  std::sort(by_offset.begin(), by_offset.end(), [](const Entry* x, const Entry* y) {
+    return std::pair(x->begin, x->end) < std::pair(y->begin, y->end);
+  });
   const std::uint64_t data_size = b.size() - f.data_start;
   std::uint64_t covered = 0;
   for (const Entry* e : by_offset) {
@@ -253,14 +345,16 @@ inline bool is_batch_counter(const std::vector<io::TensorRef>& network, std::str
 
 }  // namespace detail::safetensors
 
-// Loads the model's parameters and buffers from a safetensors file, converting F64, F16 and BF16
-// to float. Throws SafetensorsError, naming every tensor at fault, if the file is unreadable or
-// malformed or does not fit the network (see LoadOptions); the model is then unchanged.
+// Loads the model's parameters and buffers from the bytes of a safetensors file, converting F64,
+// F16 and BF16 to float; `file` names the bytes in messages. Throws SafetensorsError, naming
+// every tensor at fault, if the bytes are malformed or do not fit the network (see LoadOptions);
+// the model is then unchanged.
 template <class Net>
-LoadReport load_safetensors(const std::filesystem::path& file, Model<Net, cpu>& model,
-                            const LoadOptions& options = {}) {
+LoadReport load_safetensors_from_memory(std::span<const std::uint8_t> bytes, Model<Net, cpu>& model,
+                                        const LoadOptions& options = {},
+                                        const std::filesystem::path& file = "<memory>") {
   using namespace detail::safetensors;
-  const File f = read_file(file);
+  const File f = parse_file(bytes, file);
   const std::vector<detail::io::TensorRef> network = detail::io::model_tensors(model);
   LoadReport report;
   std::vector<std::string> missing, unexpected, reshaped, unloadable;
@@ -320,9 +414,33 @@ LoadReport load_safetensors(const std::filesystem::path& file, Model<Net, cpu>& 
       what += "\n  (LoadOptions' allow_missing and allow_unexpected accept tensors by name prefix)";
     throw SafetensorsError(file, what);
   }
+  if (!options.allow_non_finite) {
+    std::vector<std::string> non_finite;
+    for (const auto& [t, e] : plan)
+      // Counted once converted: a finite F64 may be too large for a float.
+      if (const std::size_t n = detail::io::count_non_finite(
+              t->size, [&, e = e](std::size_t first, std::size_t count, float* out) {
+                const std::size_t width = *element_size(e->dtype);
+                to_floats(e->dtype, f.bytes.data() + f.data_start + e->begin + first * width, out,
+                          count);
+              }))
+        non_finite.push_back("'" + e->name + "' has " + std::to_string(n) + " of " +
+                             std::to_string(t->size));
+    if (!non_finite.empty())
+      throw SafetensorsError(file, "holds values that are NaN or infinite (" + join(non_finite) +
+                                       "; LoadOptions' allow_non_finite accepts them)");
+  }
   for (const auto& [t, e] : plan)
     to_floats(e->dtype, f.bytes.data() + f.data_start + e->begin, t->value, t->size);
   return report;
+}
+
+// As load_safetensors_from_memory, from a file.
+template <class Net>
+LoadReport load_safetensors(const std::filesystem::path& file, Model<Net, cpu>& model,
+                            const LoadOptions& options = {}) {
+  return load_safetensors_from_memory(detail::io::read_whole_file<SafetensorsError>(file), model,
+                                      options, file);
 }
 
 // Saves the model's parameters and buffers as F32, under the model's names, with the metadata
