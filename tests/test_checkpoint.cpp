@@ -3,10 +3,13 @@
 #include <zlib.h>
 #include "temp_dir.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -406,4 +409,79 @@ TEST_CASE("checkpoint: the header carries the documented layout") {
   CHECK(first == a.parameters()[0].value[0]);
   CHECK(u32(b.size() - 4) ==
         static_cast<std::uint32_t>(crc32(0L, b.data() + 8, static_cast<uInt>(b.size() - 12))));
+}
+
+TEST_CASE("checkpoint: NaN and infinite values are refused by name and count, unless allowed") {
+  TempDir dir;
+  const fs::path file = dir / "diverged.ckpt";
+  strata::Model<TinyNet> a(strata::seed{1});
+  strata::SGD opt_a(a.parameters(), {.lr = 0.1f, .momentum = 0.9f});
+  train_step(a, opt_a, 1);
+  strata::Model<TinyNet> b(strata::seed{2});
+  strata::SGD opt_b(b.parameters(), {.lr = 0.1f, .momentum = 0.9f});
+  const std::vector<float> before = values(b);
+  const auto momentum_b = [&] {
+    auto m = opt_b.state().tensor(0);
+    return std::vector<float>(m.begin(), m.end());
+  };
+  const std::vector<float> momentum_before = momentum_b();
+
+  SUBCASE("weights") {
+    a.parameters()[0].value[3] = std::numeric_limits<float>::quiet_NaN();
+    a.parameters()[2].value[0] = -std::numeric_limits<float>::infinity();
+    strata::save_checkpoint(file, a, opt_a);
+    const std::string expected = "checkpoint '" + file.string() +
+                                 "' holds values that are NaN or infinite ('0.weight' has 1 of "
+                                 "18, '3.weight' has 1 of 96; CheckpointLoadOptions' "
+                                 "allow_non_finite accepts them)";
+    CHECK(error_of([&] { strata::load_checkpoint(file, b); }) == expected);
+    CHECK(error_of([&] { strata::load_checkpoint(file, b, opt_b); }) == expected);
+    CHECK(values(b) == before);
+    CHECK(momentum_b() == momentum_before);
+
+    strata::load_checkpoint(file, b, {.allow_non_finite = true});
+    CHECK(std::isnan(b.parameters()[0].value[3]));
+    CHECK(std::isinf(b.parameters()[2].value[0]));
+  }
+  SUBCASE("SGD momentum, all NaN") {
+    auto m = opt_a.state().tensor(0);
+    std::fill(m.begin(), m.begin() + 18, std::numeric_limits<float>::quiet_NaN());
+    strata::save_checkpoint(file, a, opt_a);
+    CHECK(error_of([&] {
+            strata::load_checkpoint(file, b, opt_b);
+          }).find("('0.weight.momentum_buffer' has 18 of 18;") != std::string::npos);
+    CHECK(values(b) == before);
+    CHECK(momentum_b() == momentum_before);
+    // A model-only load does not read the optimizer state, so it has nothing to refuse.
+    strata::load_checkpoint(file, b);
+    CHECK(values(b) == values(a));
+
+    strata::load_checkpoint(file, b, opt_b, {.allow_non_finite = true});
+    CHECK(std::isnan(opt_b.state().tensor(0)[17]));
+  }
+}
+
+TEST_CASE("checkpoint: an absurd optimizer step count is refused") {
+  TempDir dir;
+  const fs::path file = dir / "steps.ckpt";
+  strata::Model<TinyNet> a(strata::seed{1});
+  strata::Adam opt_a(a.parameters(), {});
+  train_step(a, opt_a, 1);
+  strata::Model<TinyNet> b(strata::seed{2});
+  strata::Adam opt_b(b.parameters(), {});
+  const std::vector<float> before = values(b);
+
+  opt_a.set_steps(std::numeric_limits<std::size_t>::max());
+  strata::save_checkpoint(file, a, opt_a);
+  CHECK(error_of([&] { strata::load_checkpoint(file, b, opt_b); }) ==
+        "checkpoint '" + file.string() +
+            "' is malformed: its optimizer step count 18446744073709551615 is larger than the "
+            "limit 2^53");
+  CHECK(values(b) == before);
+  CHECK(opt_b.steps() == 0);
+
+  opt_a.set_steps(std::size_t{1} << 53);  // the largest accepted
+  strata::save_checkpoint(file, a, opt_a);
+  strata::load_checkpoint(file, b, opt_b);
+  CHECK(opt_b.steps() == std::size_t{1} << 53);
 }

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <limits>
 #include <span>
 #include <stdexcept>
@@ -73,6 +74,13 @@ concept CheckpointableOptimizer = requires(Optimizer& opt, std::size_t n) {
   opt.set_steps(n);
 };
 
+// What a load accepts beyond a well-formed file of the right network.
+struct CheckpointLoadOptions {
+  // NaN and infinite values (weights, buffers, optimizer state) are refused by default: they are
+  // almost always the remains of a diverged run, and would only surface as NaN outputs later.
+  bool allow_non_finite = false;
+};
+
 inline constexpr std::array<char, 8> checkpoint_magic{'S', 'T', 'R', 'A', 'T', 'A', 'C', 'K'};
 inline constexpr std::uint32_t checkpoint_version = 1;
 
@@ -82,6 +90,10 @@ enum class Kind : std::uint8_t { parameter = 0, buffer = 1, optimizer_state = 2 
 enum class DType : std::uint8_t { f32 = 1 };
 
 inline constexpr std::size_t max_rank = 4;
+// Adam computes its bias correction from the step count in double, exact only up to 2^53; no
+// training gets near it, so a larger count is damage, not history.
+inline constexpr std::uint64_t max_steps = std::uint64_t{1} << 53;
+
 // magic + version + file size + fingerprint + tensor count + optimizer name length + steps + CRC
 inline constexpr std::size_t min_file_size = 8 + 4 + 8 + 8 + 4 + 4 + 8 + 4;
 
@@ -327,6 +339,9 @@ inline Contents read_verified(const std::filesystem::path& file) {
   const auto count = r.uint<std::uint32_t>();
   c.optimizer = r.string();
   c.steps = r.uint<std::uint64_t>();
+  if (c.steps > max_steps)
+    throw CheckpointError(file, "is malformed: its optimizer step count " +
+                                    std::to_string(c.steps) + " is larger than the limit 2^53");
   for (std::uint32_t n = 0; n < count; ++n) {
     TensorInfo t;
     const auto kind = r.uint<std::uint8_t>();
@@ -405,6 +420,24 @@ std::vector<TensorInfo> checked_network_part(const std::filesystem::path& file,
   return ours;
 }
 
+// Refuses, naming each tensor and its count, values that are NaN or infinite in the file.
+inline void check_finite(const std::filesystem::path& file, const CheckpointLoadOptions& options,
+                         std::initializer_list<const std::vector<TensorInfo>*> parts) {
+  if (options.allow_non_finite) return;
+  std::string found;
+  for (const std::vector<TensorInfo>* part : parts)
+    for (const TensorInfo& t : *part)
+      if (const std::size_t n =
+              io::count_non_finite(t.size, [&](std::size_t first, std::size_t count, float* out) {
+                io::read_le_floats(t.source + first * sizeof(float), out, count);
+              }))
+        found += (found.empty() ? "'" : ", '") + t.name + "' has " + std::to_string(n) + " of " +
+                 std::to_string(t.size);
+  if (!found.empty())
+    throw CheckpointError(file, "holds values that are NaN or infinite (" + found +
+                                    "; CheckpointLoadOptions' allow_non_finite accepts them)");
+}
+
 inline void copy_in(const std::vector<TensorInfo>& tensors) {
   for (const TensorInfo& t : tensors) io::read_le_floats(t.source, t.target, t.size);
 }
@@ -435,11 +468,13 @@ void save_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model,
 
 // Restores the model's parameters and buffers; any optimizer state in the file is ignored.
 template <class Net>
-void load_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model) {
+void load_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model,
+                     const CheckpointLoadOptions& options = {}) {
   using namespace detail::ckpt;
   Contents c = read_verified(file);
   std::vector<TensorInfo> optimizer_part;
   const std::vector<TensorInfo> network = checked_network_part(file, model, c, optimizer_part);
+  check_finite(file, options, {&network});
   copy_in(network);
 }
 
@@ -447,7 +482,7 @@ void load_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model) 
 // optimizer's, and then changes neither.
 template <class Net, CheckpointableOptimizer Optimizer>
 void load_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model,
-                     Optimizer& optimizer) {
+                     Optimizer& optimizer, const CheckpointLoadOptions& options = {}) {
   using namespace detail::ckpt;
   using traits = optimizer_traits<Optimizer>;
   check_optimizer_matches(file, model, optimizer);
@@ -462,6 +497,7 @@ void load_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model,
   std::vector<TensorInfo> ours = optimizer_tensors(optimizer);
   check_layout(file, ours, theirs, "optimizer");
   for (std::size_t i = 0; i < ours.size(); ++i) ours[i].source = theirs[i].source;
+  check_finite(file, options, {&network, &ours});
   copy_in(network);
   copy_in(ours);
   optimizer.set_steps(static_cast<std::size_t>(c.steps));
