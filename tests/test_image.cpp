@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -183,4 +186,50 @@ TEST_CASE("image: feature maps, filters and predictions of a model") {
   const std::size_t cell = (grid.width - 1) / 2;
   CHECK(red_pixels(0, cell) == 0);
   CHECK(red_pixels(cell, grid.width) > 0);
+}
+
+TEST_CASE("image: files without pixels, or claiming too many, are refused before decoding") {
+  const st::test::TempDir dir;
+  const auto write = [&](const char* name, const std::string& bytes) {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    return dir / name;
+  };
+  CHECK_THROWS_WITH_AS(img::read_rgb(write("flat.pgm", "P5\n7 0\n255\n")),
+                       doctest::Contains("flat.pgm' cannot be read: it is 7x0, without pixels"),
+                       img::ImageError);
+  // 400 megapixels claimed by a 20-byte header.
+  CHECK_THROWS_WITH_AS(
+      img::read_rgb(write("huge.pgm", "P5\n20000 20000\n255\n")),
+      doctest::Contains(
+          "huge.pgm' cannot be read: it is 20000x20000, more than the limit of 89478485 pixels"),
+      img::ImageError);
+}
+
+TEST_CASE("image: a read from memory is the read from a file") {
+  const st::test::TempDir dir;
+  const img::Image picture = img::canvas(3, 2, {1, 2, 3});
+  img::write_png(dir / "a.png", picture);
+  std::ifstream in(dir / "a.png", std::ios::binary);
+  const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in),
+                                        std::istreambuf_iterator<char>()};
+  require_same(img::read_rgb_from_memory(bytes), picture);
+  CHECK_THROWS_WITH_AS(img::read_rgb_from_memory(std::vector<std::uint8_t>{1, 2, 3}, "upload"),
+                       doctest::Contains("image file 'upload' cannot be read"), img::ImageError);
+}
+
+TEST_CASE("image: preprocessing refuses empty images and extreme aspect ratios in words") {
+  CHECK_THROWS_WITH_AS(img::imagenet_preprocess(img::Image(7, 0, 3)),
+                       "resize_short_side: sizes must be positive, got 7x0 -> short side 256",
+                       std::invalid_argument);
+  // A 1 x 100000 image would be resized to 256 x 25600000, 19.7 GB of RGB.
+  CHECK_THROWS_WITH_AS(img::imagenet_preprocess(img::Image(1, 100000, 3)),
+                       "resize_short_side: a 256x25600000 image would exceed the limit of "
+                       "89478485 pixels",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(img::resize_bilinear_antialias(img::Image(10, 10, 3), 100000, 100000),
+                       "resize: a 100000x100000 image would exceed the limit of 89478485 pixels",
+                       std::invalid_argument);
+  // The horizontal pass's result (100000 x 1000) is refused too, though the final image is small.
+  CHECK_THROWS_WITH_AS(img::resize_bilinear_antialias(img::Image(10, 1000, 3), 100000, 1),
+                       doctest::Contains("100000x1000 image"), std::invalid_argument);
 }

@@ -16,6 +16,11 @@
 
 namespace strata::image {
 
+// The most pixels an image may have, decoded or resized: PIL's MAX_IMAGE_PIXELS, past which it
+// warns of a decompression bomb (a few bytes of GIF or TGA can claim hundreds of megapixels).
+// About 256 MiB as 8-bit RGB.
+inline constexpr std::size_t max_pixels = 89'478'485;
+
 struct Rgb {
   std::uint8_t r = 0, g = 0, b = 0;
 };

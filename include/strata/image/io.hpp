@@ -7,10 +7,17 @@
 #include <stb/stb_image_write.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "strata/image/image.hpp"
 
@@ -20,18 +27,48 @@ struct ImageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The image as 8-bit RGB: grey is replicated and alpha dropped, as PIL's convert("RGB"); 16-bit
-// samples are reduced to their high byte. JPEG is decoded by stb's own decoder, whose IDCT and
-// chroma upsampling differ from libjpeg's by a few levels on some pixels.
-inline Image read_rgb(const std::filesystem::path& path) {
+// The encoded image's bytes as 8-bit RGB: grey is replicated and alpha dropped, as PIL's
+// convert("RGB"); 16-bit samples are reduced to their high byte. JPEG is decoded by stb's own
+// decoder, whose IDCT and chroma upsampling differ from libjpeg's by a few levels on some pixels.
+// An image without pixels, or with more than max_pixels, is refused before it is decoded. `name`
+// stands for the file in messages.
+inline Image read_rgb_from_memory(std::span<const std::uint8_t> bytes,
+                                  const std::string& name = "<memory>") {
+  const auto fail = [&](const std::string& why) {
+    return ImageError("image file '" + name + "' cannot be read: " + why);
+  };
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw fail("it is larger than 2 GiB");
+  const int size = static_cast<int>(bytes.size());
   int width = 0, height = 0, channels = 0;
+  if (!stbi_info_from_memory(bytes.data(), size, &width, &height, &channels))
+    throw fail(stbi_failure_reason());
+  const auto check_size = [&] {
+    if (width <= 0 || height <= 0)
+      throw fail("it is " + std::to_string(width) + "x" + std::to_string(height) +
+                 ", without pixels");
+    if (std::size_t(width) * std::size_t(height) > max_pixels)
+      throw fail("it is " + std::to_string(width) + "x" + std::to_string(height) +
+                 ", more than the limit of " + std::to_string(max_pixels) + " pixels");
+  };
+  check_size();
   const std::unique_ptr<stbi_uc, decltype(&stbi_image_free)> data(
-      stbi_load(path.c_str(), &width, &height, &channels, 3), &stbi_image_free);
-  if (!data)
-    throw ImageError("image file '" + path.string() + "' cannot be read: " + stbi_failure_reason());
+      stbi_load_from_memory(bytes.data(), size, &width, &height, &channels, 3), &stbi_image_free);
+  if (!data) throw fail(stbi_failure_reason());
+  check_size();  // the decoder's own idea of the size, which the header scan may not share
   Image out(static_cast<std::size_t>(width), static_cast<std::size_t>(height), 3);
   std::copy_n(data.get(), out.pixels.size(), out.pixels.begin());
   return out;
+}
+
+// As read_rgb_from_memory, from a file.
+inline Image read_rgb(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in),
+                                        std::istreambuf_iterator<char>()};
+  if (!in.is_open() || in.bad())
+    throw ImageError("image file '" + path.string() + "' cannot be read: it cannot be opened");
+  return read_rgb_from_memory(bytes, path.string());
 }
 
 // Grey, RGB or RGBA, by the image's channel count.

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -101,6 +102,17 @@ inline Image resample_axis(const Image& in, std::size_t out_size, bool horizonta
   return out;
 }
 
+// Refuses an image of more than max_pixels before it is allocated; in double, since the sizes
+// asked for may be far beyond what size_t can multiply.
+inline void check_pixels(const char* what, double width, double height) {
+  if (width * height <= static_cast<double>(max_pixels)) return;
+  char sizes[64];
+  std::snprintf(sizes, sizeof sizes, "%.0fx%.0f", width, height);
+  throw std::invalid_argument(std::string(what) + ": a " + sizes +
+                              " image would exceed the limit of " + std::to_string(max_pixels) +
+                              " pixels");
+}
+
 }  // namespace detail
 
 // PIL's Image.resize((width, height), Image.BILINEAR) with reducing_gap=None (what torchvision's
@@ -110,6 +122,8 @@ inline Image resize_bilinear_antialias(const Image& in, std::size_t width, std::
     throw std::invalid_argument("resize: sizes must be positive, got " + std::to_string(in.width) +
                                 "x" + std::to_string(in.height) + " -> " + std::to_string(width) +
                                 "x" + std::to_string(height));
+  // The horizontal pass comes first, so its result is width x in.height.
+  detail::check_pixels("resize", double(width), double(std::max(height, in.height)));
   Image out = width != in.width ? detail::resample_axis(in, width, true) : in;
   return height != in.height ? detail::resample_axis(out, height, false) : out;
 }
@@ -117,10 +131,16 @@ inline Image resize_bilinear_antialias(const Image& in, std::size_t width, std::
 // transforms.Resize(size) with an int: the short side becomes `size`, the long side
 // int(size * long / short) (truncated, as torchvision 0.14).
 inline Image resize_short_side(const Image& in, std::size_t size) {
+  if (in.width == 0 || in.height == 0 || size == 0)
+    throw std::invalid_argument("resize_short_side: sizes must be positive, got " +
+                                std::to_string(in.width) + "x" + std::to_string(in.height) +
+                                " -> short side " + std::to_string(size));
   const bool wide = in.width >= in.height;
   const std::size_t s = wide ? in.height : in.width, l = wide ? in.width : in.height;
-  const auto long_side =
-      static_cast<std::size_t>(static_cast<double>(size) * double(l) / double(s));
+  const double long_exact = static_cast<double>(size) * double(l) / double(s);
+  // Before the cast: an extreme aspect ratio asks for more than size_t holds.
+  detail::check_pixels("resize_short_side", double(size), long_exact);
+  const auto long_side = static_cast<std::size_t>(long_exact);
   return wide ? resize_bilinear_antialias(in, long_side, size)
               : resize_bilinear_antialias(in, size, long_side);
 }
