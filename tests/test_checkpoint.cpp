@@ -12,9 +12,15 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "strata/strata.hpp"
+
+#if __has_include(<sys/wait.h>)
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 namespace fs = std::filesystem;
 
@@ -155,7 +161,7 @@ TEST_CASE("checkpoint: model round trip restores every value into a differently 
   strata::Model<TinyNet> a(strata::seed{1});
   strata::save_checkpoint(file, a);
   CHECK(fs::exists(file));
-  CHECK_FALSE(fs::exists(dir / "model.ckpt.tmp"));
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator{}) == 1);
 
   strata::Model<TinyNet> b(strata::seed{2});
   REQUIRE(values(b) != values(a));
@@ -337,33 +343,79 @@ TEST_CASE("checkpoint: damaged files are refused before the model changes") {
   }
 }
 
-TEST_CASE("checkpoint: a failed save leaves the previous checkpoint intact") {
+TEST_CASE("checkpoint: a failed save leaves the target intact and no temporary file") {
   TempDir dir;
-  const fs::path file = dir / "model.ckpt";
+  // A directory under the target name makes the final rename fail, after the temporary file is
+  // complete, as a crash or a full disk would midway: the target must not be touched.
+  const fs::path blocked = dir / "model.ckpt";
+  fs::create_directory(blocked);
+  write_bytes(blocked / "keep", {1});
   strata::Model<TinyNet> a(strata::seed{1});
-  strata::save_checkpoint(file, a);
-  const std::vector<std::uint8_t> previous = read_bytes(file);
-
-  // A directory where the temporary file must go makes the save fail before it writes anything,
-  // as a crash or a full disk would midway: either way the target must not be touched.
-  fs::create_directory(dir / "model.ckpt.tmp");
-  strata::Model<TinyNet> b(strata::seed{2});
-  const std::string msg = error_of([&] { strata::save_checkpoint(file, b); });
+  const std::string msg = error_of([&] { strata::save_checkpoint(blocked, a); });
   CHECK(msg.find("model.ckpt") != std::string::npos);
-  CHECK(read_bytes(file) == previous);
-  CHECK(fs::is_directory(dir / "model.ckpt.tmp"));
-
-  strata::Model<TinyNet> c(strata::seed{3});
-  strata::load_checkpoint(file, c);
-  CHECK(values(c) == values(a));
+  CHECK(msg.find("renaming") != std::string::npos);
+  CHECK(read_bytes(blocked / "keep") == std::vector<std::uint8_t>{1});
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator{}) == 1);
 
   // Once the obstacle is gone, saving works again and cleans up after itself.
-  fs::remove(dir / "model.ckpt.tmp");
-  strata::save_checkpoint(file, b);
-  CHECK_FALSE(fs::exists(dir / "model.ckpt.tmp"));
-  strata::load_checkpoint(file, c);
-  CHECK(values(c) == values(b));
+  fs::remove_all(blocked);
+  strata::save_checkpoint(blocked, a);
+  strata::Model<TinyNet> c(strata::seed{3});
+  strata::load_checkpoint(blocked, c);
+  CHECK(values(c) == values(a));
   CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator{}) == 1);
+}
+
+// Saves `model` to `file` `times` times; the number that failed.
+int save_repeatedly(const fs::path& file, strata::Model<TinyNet>& model, int times) {
+  int failures = 0;
+  for (int i = 0; i < times; ++i) {
+    try {
+      strata::save_checkpoint(file, model);
+    } catch (const strata::CheckpointError&) {
+      ++failures;
+    }
+  }
+  return failures;
+}
+
+TEST_CASE("checkpoint: concurrent saves to one path never collide") {
+  TempDir dir;
+  const fs::path file = dir / "shared.ckpt";
+  strata::Model<TinyNet> a(strata::seed{1}), b(strata::seed{2});
+  const auto check_survivor = [&] {
+    strata::Model<TinyNet> c(strata::seed{3});
+    strata::load_checkpoint(file, c);
+    CHECK((values(c) == values(a) || values(c) == values(b)));
+    CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator{}) == 1);
+  };
+
+  SUBCASE("two threads") {
+    int failures_a = 0, failures_b = 0;
+    std::thread ta([&] { failures_a = save_repeatedly(file, a, 200); });
+    std::thread tb([&] { failures_b = save_repeatedly(file, b, 200); });
+    ta.join();
+    tb.join();
+    CHECK(failures_a == 0);
+    CHECK(failures_b == 0);
+    check_survivor();
+  }
+#if __has_include(<sys/wait.h>)
+  SUBCASE("two processes") {
+    // The child starts with the parent's count of saves, so only the process id tells their
+    // temporary files apart.
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) ::_exit(save_repeatedly(file, b, 200) == 0 ? 0 : 1);
+    const int failures = save_repeatedly(file, a, 200);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(failures == 0);
+    check_survivor();
+  }
+#endif
 }
 
 TEST_CASE("checkpoint: the header carries the documented layout") {

@@ -4,10 +4,10 @@
 //   strata::save_checkpoint("run.ckpt", model, optimizer);
 //   strata::load_checkpoint("run.ckpt", model, optimizer);
 //
-// Saving never leaves a half-written file under the target name: it writes "<path>.tmp" beside
-// the target and renames it over the target only once it is complete. Loading validates the
-// whole file (magic, version, length, CRC-32, architecture, optimizer kind) before it touches
-// the model or the optimizer, so a refused checkpoint leaves both as they were.
+// Saving never leaves a half-written file under the target name: it writes "<path>.tmp.<pid>.<n>"
+// beside the target and renames it over the target only once it is complete. Loading validates the
+// whole file (magic, version, length, CRC-32, architecture, optimizer kind, finite values) before
+// it touches the model or the optimizer, so a refused checkpoint leaves both as they were.
 #pragma once
 
 #include <zlib.h>

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -71,12 +73,27 @@ inline void sync_path([[maybe_unused]] const std::filesystem::path& p,
 #endif
 }
 
-// Writes "<file>.tmp" beside the target and renames it over the target only once it is complete,
-// so an error or a crash never leaves a half-written file under the target name.
+// "<file>.tmp.<pid>.<n>", n counting this process's saves: two processes, or two threads, saving
+// to one path never write the same temporary file. A killed save leaves its file under that name,
+// never renamed, so it cannot be taken for the checkpoint itself.
+inline std::filesystem::path temporary_name(const std::filesystem::path& file) {
+  static std::atomic<std::uint64_t> saves{0};
+#ifdef STRATA_IO_POSIX
+  // Asked each time: a forked child inherits whatever this process cached.
+  const auto process = static_cast<std::uint64_t>(::getpid());
+#else
+  static const auto process = static_cast<std::uint64_t>(std::random_device{}());
+#endif
+  std::filesystem::path tmp = file;
+  tmp += ".tmp." + std::to_string(process) + "." + std::to_string(saves++);
+  return tmp;
+}
+
+// Writes a temporary file beside the target and renames it over the target only once it is
+// complete, so an error or a crash never leaves a half-written file under the target name.
 template <class Error>
 void write_atomically(const std::filesystem::path& file, const std::vector<std::uint8_t>& bytes) {
-  std::filesystem::path tmp = file;
-  tmp += ".tmp";
+  const std::filesystem::path tmp = temporary_name(file);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out.is_open()) throw Error(file, "cannot be saved: cannot create '" + tmp.string() + "'");
