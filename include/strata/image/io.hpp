@@ -10,8 +10,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <memory>
 #include <span>
@@ -20,6 +18,7 @@
 #include <vector>
 
 #include "strata/image/image.hpp"
+#include "strata/io/file.hpp"
 
 namespace strata::image {
 
@@ -61,14 +60,20 @@ inline Image read_rgb_from_memory(std::span<const std::uint8_t> bytes,
   return out;
 }
 
+namespace detail {
+
+// ImageError in the (file, problem) form that io::read_whole_file reports through.
+struct ImageFileError : ImageError {
+  ImageFileError(const std::filesystem::path& file, const std::string& problem)
+      : ImageError("image file '" + file.string() + "' cannot be read: it " + problem) {}
+};
+
+}  // namespace detail
+
 // As read_rgb_from_memory, from a file.
 inline Image read_rgb(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in),
-                                        std::istreambuf_iterator<char>()};
-  if (!in.is_open() || in.bad())
-    throw ImageError("image file '" + path.string() + "' cannot be read: it cannot be opened");
-  return read_rgb_from_memory(bytes, path.string());
+  return read_rgb_from_memory(strata::detail::io::read_whole_file<detail::ImageFileError>(path),
+                              path.string());
 }
 
 // Grey, RGB or RGBA, by the image's channel count.
