@@ -8,8 +8,8 @@
 
 #include <strata/bench/machine.hpp>
 #include <strata/bench/register_layers.hpp>
-#include <strata/inception.hpp>
-#include <strata/squeeze_excite.hpp>
+#include <strata/blocks/inception.hpp>
+#include <strata/blocks/squeeze_excite.hpp>
 #include <strata/strata.hpp>
 
 namespace st = strata;

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include <strata/bench/register_layers.hpp>
+#include <strata/blocks/resnet.hpp>
 #include <strata/models/efficientnet.hpp>
 #include <strata/models/mobilenet_v2.hpp>
 #include <strata/models/resnet.hpp>
-#include <strata/resnet_blocks.hpp>
 #include <strata/strata.hpp>
 
 namespace st = strata;

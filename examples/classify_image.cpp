@@ -17,11 +17,11 @@
 #include <strata/image/io.hpp>
 #include <strata/image/preprocess.hpp>
 #include <strata/io/safetensors.hpp>
-#include <strata/metrics.hpp>
 #include <strata/models/efficientnet.hpp>
 #include <strata/models/mobilenet_v2.hpp>
 #include <strata/models/resnet.hpp>
 #include <strata/strata.hpp>
+#include <strata/train/metrics.hpp>
 
 namespace st = strata;
 

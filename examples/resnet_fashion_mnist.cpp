@@ -7,7 +7,7 @@
 //                        [--no-skip] [--checkpoint resnet.ckpt] [--train-limit N]
 #include <cstdio>
 
-#include <strata/resnet_blocks.hpp>
+#include <strata/blocks/resnet.hpp>
 #include <strata/strata.hpp>
 
 #include "training.hpp"

@@ -23,8 +23,8 @@
 
 #include <strata/image/io.hpp>
 #include <strata/image/visualize.hpp>
-#include <strata/metrics.hpp>
 #include <strata/strata.hpp>
+#include <strata/train/metrics.hpp>
 
 namespace examples {
 

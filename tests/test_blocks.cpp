@@ -2,7 +2,7 @@
 // Concat (Inception-style branches), Repeat; their parameter names and counts.
 #include <doctest/doctest.h>
 
-#include <strata/resnet_blocks.hpp>
+#include <strata/blocks/resnet.hpp>
 #include <strata/strata.hpp>
 
 #include "block_golden.hpp"

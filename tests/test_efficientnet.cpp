@@ -10,9 +10,9 @@
 #include <random>
 #include <vector>
 
-#include <strata/model.hpp>
+#include <strata/layers/stochastic_depth.hpp>
 #include <strata/models/efficientnet.hpp>
-#include <strata/stochastic_depth.hpp>
+#include <strata/runtime/model.hpp>
 
 #include "block_golden.hpp"
 #include "conformance.hpp"

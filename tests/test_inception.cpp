@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <strata/auxiliary.hpp>
-#include <strata/inception.hpp>
+#include <strata/blocks/inception.hpp>
+#include <strata/containers/auxiliary.hpp>
 #include <strata/models/googlenet.hpp>
 #include <strata/strata.hpp>
 

@@ -5,7 +5,7 @@
 
 #include <concepts>
 
-#include <strata/inception_v3.hpp>
+#include <strata/blocks/inception_v3.hpp>
 #include <strata/models/inception_v3.hpp>
 #include <strata/strata.hpp>
 

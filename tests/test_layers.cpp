@@ -15,16 +15,16 @@
 
 #include "conformance.hpp"
 #include "golden.hpp"
-#include "strata/activation.hpp"
-#include "strata/batchnorm.hpp"
-#include "strata/conv2d.hpp"
-#include "strata/dropout.hpp"
-#include "strata/flatten.hpp"
-#include "strata/linear.hpp"
-#include "strata/loss.hpp"
-#include "strata/lrn.hpp"
-#include "strata/pooling.hpp"
-#include "strata/sequential.hpp"
+#include "strata/containers/sequential.hpp"
+#include "strata/layers/activation.hpp"
+#include "strata/layers/batchnorm.hpp"
+#include "strata/layers/conv2d.hpp"
+#include "strata/layers/dropout.hpp"
+#include "strata/layers/flatten.hpp"
+#include "strata/layers/linear.hpp"
+#include "strata/layers/lrn.hpp"
+#include "strata/layers/pooling.hpp"
+#include "strata/train/loss.hpp"
 
 namespace st = strata;
 namespace stt = strata::test;

@@ -7,7 +7,7 @@
 
 #include "conformance.hpp"
 #include "golden.hpp"
-#include "strata/pooling.hpp"
+#include "strata/layers/pooling.hpp"
 
 namespace st = strata;
 namespace stt = strata::test;

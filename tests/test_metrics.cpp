@@ -1,12 +1,13 @@
-// strata/metrics.hpp: top-k, softmax and the Evaluation accumulator (top-1, top-k, confusion).
+// strata/train/metrics.hpp: top-k, softmax and the Evaluation accumulator (top-1, top-k,
+// confusion).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include <strata/metrics.hpp>
-#include <strata/shape.hpp>
+#include <strata/core/shape.hpp>
+#include <strata/train/metrics.hpp>
 
 namespace st = strata;
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include <strata/mobilenet_blocks.hpp>
-#include <strata/model.hpp>
+#include <strata/blocks/mobilenet.hpp>
 #include <strata/models/mobilenet_v2.hpp>
+#include <strata/runtime/model.hpp>
 
 #include "block_golden.hpp"
 #include "conformance.hpp"

@@ -17,11 +17,11 @@
 #include <nlohmann/json.hpp>
 
 #include "golden.hpp"
-#include "strata/inception.hpp"
+#include "strata/blocks/inception.hpp"
+#include "strata/blocks/mobilenet.hpp"
+#include "strata/blocks/resnet.hpp"
 #include "strata/io/safetensors.hpp"
-#include "strata/mobilenet_blocks.hpp"
 #include "strata/models/efficientnet.hpp"
-#include "strata/resnet_blocks.hpp"
 #include "strata/strata.hpp"
 #include "temp_dir.hpp"
 

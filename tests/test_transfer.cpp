@@ -1,5 +1,5 @@
-// Transfer learning (strata/transfer.hpp, param_groups.hpp, data/subset.hpp): freezing by name
-// prefix and by layer range, parameter groups and unfreezing against torch.optim, new heads at
+// Transfer learning (strata/train/transfer.hpp, param_groups.hpp, data/subset.hpp): freezing by
+// name prefix and by layer range, parameter groups and unfreezing against torch.optim, new heads at
 // the type level, copying a backbone by name, and the data-set subsets the example uses.
 #include <doctest/doctest.h>
 
@@ -14,7 +14,7 @@
 #include "strata/data/subset.hpp"
 #include "strata/models/resnet.hpp"
 #include "strata/strata.hpp"
-#include "strata/transfer.hpp"
+#include "strata/train/transfer.hpp"
 
 namespace st = strata;
 using strata::test::Golden;

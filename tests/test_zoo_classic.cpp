@@ -9,11 +9,11 @@
 #include <random>
 #include <vector>
 
-#include <strata/model.hpp>
 #include <strata/models/alexnet.hpp>
 #include <strata/models/lenet.hpp>
 #include <strata/models/vgg.hpp>
 #include <strata/models/zfnet.hpp>
+#include <strata/runtime/model.hpp>
 
 #include "zoo_reference.hpp"
 

@@ -1,5 +1,5 @@
 // An auxiliary head must end in logits: this one stops at a feature map.
-#include <strata/auxiliary.hpp>
+#include <strata/containers/auxiliary.hpp>
 #include <strata/strata.hpp>
 
 namespace st = strata;

@@ -1,5 +1,5 @@
 // Inception branches must keep the spatial size: branch 2 halves it.
-#include <strata/concat.hpp>
+#include <strata/containers/concat.hpp>
 #include <strata/strata.hpp>
 
 namespace st = strata;

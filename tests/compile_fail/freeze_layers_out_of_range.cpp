@@ -1,6 +1,6 @@
 // Must not compile: the network has 3 layers after Input, so there is no layer range [1, 4).
 #include <strata/strata.hpp>
-#include <strata/transfer.hpp>
+#include <strata/train/transfer.hpp>
 
 namespace st = strata;
 

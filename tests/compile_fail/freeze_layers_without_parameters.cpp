@@ -1,6 +1,6 @@
 // Must not compile: layer 1 is a ReLU, so freezing layers [1, 2) would freeze nothing.
 #include <strata/strata.hpp>
-#include <strata/transfer.hpp>
+#include <strata/train/transfer.hpp>
 
 namespace st = strata;
 

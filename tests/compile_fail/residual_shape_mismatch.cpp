@@ -1,5 +1,5 @@
 // A strided body needs a projection shortcut: the identity cannot match its output.
-#include <strata/residual.hpp>
+#include <strata/containers/residual.hpp>
 #include <strata/strata.hpp>
 
 namespace st = strata;

@@ -26,8 +26,8 @@
 #include "strata/backend/cuda/normalization.cuh"
 #include "strata/backend/cuda/optim.cuh"
 #include "strata/backend/cuda/pool.cuh"
-#include "strata/loss.hpp"
-#include "strata/optim.hpp"
+#include "strata/train/loss.hpp"
+#include "strata/train/optim.hpp"
 
 namespace {
 

@@ -39,7 +39,7 @@
 #include <vector>
 
 #include "golden.hpp"
-#include "strata/layer.hpp"
+#include "strata/core/layer.hpp"
 
 namespace strata::test {
 

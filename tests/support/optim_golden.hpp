@@ -9,7 +9,7 @@
 #include <string>
 
 #include "golden.hpp"
-#include "strata/optim.hpp"
+#include "strata/train/optim.hpp"
 
 namespace strata::test {
 

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "golden.hpp"
-#include "strata/layer.hpp"
-#include "strata/model.hpp"
+#include "strata/core/layer.hpp"
+#include "strata/runtime/model.hpp"
 
 namespace strata::test {
 

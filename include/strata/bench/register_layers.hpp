@@ -13,7 +13,7 @@
 
 #include "strata/backend/cpu/memory.hpp"
 #include "strata/backend/cpu/parallel.hpp"
-#include "strata/sequential.hpp"
+#include "strata/containers/sequential.hpp"
 
 namespace strata::bench {
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "strata/image/image.hpp"
-#include "strata/metrics.hpp"
-#include "strata/model.hpp"
+#include "strata/runtime/model.hpp"
+#include "strata/train/metrics.hpp"
 
 namespace strata::image {
 

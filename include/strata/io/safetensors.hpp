@@ -34,7 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "strata/io/file.hpp"
-#include "strata/model.hpp"
+#include "strata/runtime/model.hpp"
 
 namespace strata {
 

@@ -21,18 +21,18 @@
 #include <type_traits>
 #include <utility>
 
-#include "strata/activation.hpp"
-#include "strata/batchnorm.hpp"
-#include "strata/conv2d.hpp"
-#include "strata/dropout.hpp"
-#include "strata/flatten.hpp"
-#include "strata/linear.hpp"
-#include "strata/named.hpp"
-#include "strata/pooling.hpp"
-#include "strata/residual.hpp"
-#include "strata/sequential.hpp"
-#include "strata/squeeze_excite.hpp"
-#include "strata/stochastic_depth.hpp"
+#include "strata/blocks/squeeze_excite.hpp"
+#include "strata/containers/residual.hpp"
+#include "strata/containers/sequential.hpp"
+#include "strata/core/named.hpp"
+#include "strata/layers/activation.hpp"
+#include "strata/layers/batchnorm.hpp"
+#include "strata/layers/conv2d.hpp"
+#include "strata/layers/dropout.hpp"
+#include "strata/layers/flatten.hpp"
+#include "strata/layers/linear.hpp"
+#include "strata/layers/pooling.hpp"
+#include "strata/layers/stochastic_depth.hpp"
 
 namespace strata {
 

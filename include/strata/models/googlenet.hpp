@@ -8,24 +8,24 @@
 //
 // With AuxLogits the auxiliary classifiers aux1 (after inception4a) and aux2 (after inception4d)
 // are AuxiliaryHead layers: in training, Model::auxiliary_outputs() gives their logits for
-// torchvision's loss main + 0.3 * (aux1 + aux2) (strata/auxiliary.hpp); `macs` stays the main
-// path's, torchvision's published figure. Their parameters come in network order (aux1 after
+// torchvision's loss main + 0.3 * (aux1 + aux2) (strata/containers/auxiliary.hpp); `macs` stays the
+// main path's, torchvision's published figure. Their parameters come in network order (aux1 after
 // inception4a), where torchvision's state_dict lists them after inception5b; names and shapes
 // are the same, and a state_dict maps tensors by name.
 //
 // Not supported: transform_input (re-normalising ImageNet inputs for the ported TensorFlow
 // weights): apply that normalisation to the data instead.
-// The 3x3 kernel of the "5x5" branch is torchvision's; see strata/inception.hpp.
+// The 3x3 kernel of the "5x5" branch is torchvision's; see strata/blocks/inception.hpp.
 #pragma once
 
-#include "strata/auxiliary.hpp"
-#include "strata/dropout.hpp"
-#include "strata/flatten.hpp"
-#include "strata/inception.hpp"
-#include "strata/linear.hpp"
-#include "strata/named.hpp"
-#include "strata/pooling.hpp"
-#include "strata/sequential.hpp"
+#include "strata/blocks/inception.hpp"
+#include "strata/containers/auxiliary.hpp"
+#include "strata/containers/sequential.hpp"
+#include "strata/core/named.hpp"
+#include "strata/layers/dropout.hpp"
+#include "strata/layers/flatten.hpp"
+#include "strata/layers/linear.hpp"
+#include "strata/layers/pooling.hpp"
 
 namespace strata::models {
 

@@ -6,18 +6,18 @@
 //   using WithAux = st::models::InceptionV3<1000, st::Input<3, 299, 299>, true>;
 //
 // With AuxLogits the auxiliary classifier after Mixed_6e is an AuxiliaryHead: in training,
-// Model::auxiliary_outputs() gives its logits (strata/auxiliary.hpp); `macs` stays the main
-// path's. Not supported: transform_input (apply that normalisation to the data instead).
+// Model::auxiliary_outputs() gives its logits (strata/containers/auxiliary.hpp); `macs` stays the
+// main path's. Not supported: transform_input (apply that normalisation to the data instead).
 #pragma once
 
-#include "strata/auxiliary.hpp"
-#include "strata/dropout.hpp"
-#include "strata/flatten.hpp"
-#include "strata/inception_v3.hpp"
-#include "strata/linear.hpp"
-#include "strata/named.hpp"
-#include "strata/pooling.hpp"
-#include "strata/sequential.hpp"
+#include "strata/blocks/inception_v3.hpp"
+#include "strata/containers/auxiliary.hpp"
+#include "strata/containers/sequential.hpp"
+#include "strata/core/named.hpp"
+#include "strata/layers/dropout.hpp"
+#include "strata/layers/flatten.hpp"
+#include "strata/layers/linear.hpp"
+#include "strata/layers/pooling.hpp"
 
 namespace strata::models {
 

@@ -4,12 +4,12 @@
 // 61,706 parameters.
 #pragma once
 
-#include "strata/activation.hpp"
-#include "strata/conv2d.hpp"
-#include "strata/flatten.hpp"
-#include "strata/linear.hpp"
-#include "strata/pooling.hpp"
-#include "strata/sequential.hpp"
+#include "strata/containers/sequential.hpp"
+#include "strata/layers/activation.hpp"
+#include "strata/layers/conv2d.hpp"
+#include "strata/layers/flatten.hpp"
+#include "strata/layers/linear.hpp"
+#include "strata/layers/pooling.hpp"
 
 namespace strata::models {
 

@@ -7,13 +7,13 @@
 // multiples of 8, which would have to be reproduced here before they could match.
 #pragma once
 
-#include "strata/dropout.hpp"
-#include "strata/flatten.hpp"
-#include "strata/linear.hpp"
-#include "strata/mobilenet_blocks.hpp"
-#include "strata/named.hpp"
-#include "strata/pooling.hpp"
-#include "strata/sequential.hpp"
+#include "strata/blocks/mobilenet.hpp"
+#include "strata/containers/sequential.hpp"
+#include "strata/core/named.hpp"
+#include "strata/layers/dropout.hpp"
+#include "strata/layers/flatten.hpp"
+#include "strata/layers/linear.hpp"
+#include "strata/layers/pooling.hpp"
 
 namespace strata::models {
 

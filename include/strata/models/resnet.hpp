@@ -5,16 +5,16 @@
 //   using Small = st::models::ResNet18<10, st::Input<3, 64, 64>>;
 #pragma once
 
-#include "strata/activation.hpp"
-#include "strata/batchnorm.hpp"
-#include "strata/conv2d.hpp"
-#include "strata/flatten.hpp"
-#include "strata/linear.hpp"
-#include "strata/named.hpp"
-#include "strata/pooling.hpp"
-#include "strata/repeat.hpp"
-#include "strata/resnet_blocks.hpp"
-#include "strata/sequential.hpp"
+#include "strata/blocks/resnet.hpp"
+#include "strata/containers/repeat.hpp"
+#include "strata/containers/sequential.hpp"
+#include "strata/core/named.hpp"
+#include "strata/layers/activation.hpp"
+#include "strata/layers/batchnorm.hpp"
+#include "strata/layers/conv2d.hpp"
+#include "strata/layers/flatten.hpp"
+#include "strata/layers/linear.hpp"
+#include "strata/layers/pooling.hpp"
 
 namespace strata::models {
 

@@ -8,15 +8,15 @@
 #include <cstddef>
 #include <type_traits>
 
-#include "strata/activation.hpp"
-#include "strata/batchnorm.hpp"
-#include "strata/conv2d.hpp"
-#include "strata/dropout.hpp"
-#include "strata/flatten.hpp"
-#include "strata/linear.hpp"
-#include "strata/named.hpp"
-#include "strata/pooling.hpp"
-#include "strata/sequential.hpp"
+#include "strata/containers/sequential.hpp"
+#include "strata/core/named.hpp"
+#include "strata/layers/activation.hpp"
+#include "strata/layers/batchnorm.hpp"
+#include "strata/layers/conv2d.hpp"
+#include "strata/layers/dropout.hpp"
+#include "strata/layers/flatten.hpp"
+#include "strata/layers/linear.hpp"
+#include "strata/layers/pooling.hpp"
 
 namespace strata::models {
 

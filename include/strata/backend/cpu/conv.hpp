@@ -12,7 +12,7 @@
 #include "strata/backend/cpu/gemm.hpp"
 #include "strata/backend/cpu/parallel.hpp"
 #include "strata/backend/geometry.hpp"
-#include "strata/layer.hpp"
+#include "strata/core/layer.hpp"
 
 namespace strata::backend::cpu {
 

@@ -1,0 +1,236 @@
+// Model<Net, Backend>: a network type made concrete. Owns the parameters, their gradients,
+// non-trainable buffers, and one arena for activations sized from the type and the largest
+// batch seen; a steady-state training step allocates nothing.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "strata/backend/cpu/elementwise.hpp"
+#include "strata/backend/cpu/memory.hpp"
+#include "strata/backend/cpu/parallel.hpp"
+#include "strata/containers/sequential.hpp"
+#include "strata/core/layer.hpp"
+#include "strata/train/loss.hpp"
+
+namespace strata {
+
+// Backend tags: Model<Net, cpu>.
+struct cpu {};
+
+struct seed {
+  std::uint64_t value = 0;
+};
+
+// Number of threads strata's CPU kernels use (default: OpenMP's, usually one per core).
+inline void set_threads(std::size_t threads) {
+  backend::cpu::set_threads(threads);
+}
+
+// One trainable tensor of a model, named as in PyTorch's state_dict.
+struct Parameter {
+  std::string_view name;
+  std::array<std::size_t, 4> dims{};
+  std::size_t rank = 0;
+  float* value = nullptr;
+  float* grad = nullptr;
+  std::size_t size = 0;
+  bool trainable = true;
+
+  std::span<float> values() const { return {value, size}; }
+  std::span<float> grads() const { return {grad, size}; }
+};
+
+// A non-trainable tensor (BatchNorm's running statistics).
+struct Buffer {
+  std::string_view name;
+  std::array<std::size_t, 4> dims{};
+  std::size_t rank = 0;
+  float* value = nullptr;
+  std::size_t size = 0;
+};
+
+// Reached only when no backend specialisation matches: a mistake, reported in words.
+template <class Net, class Backend = cpu>
+class Model {
+  static_assert(Network<Net>,
+                "Model<Net>: Net must be a network, Sequential<Input<C, H, W>, layers...>; a "
+                "Sequential without Input is a block, usable only inside a network");
+  static_assert(!Network<Net>, "Model<Net, Backend>: unknown backend; use strata::cpu");
+};
+
+template <Network Net>
+class Model<Net, cpu> {
+ public:
+  using network = Net;
+  using input_shape = typename Net::input_shape;
+  using output_shape = typename Net::output_shape;
+  static constexpr std::size_t parameter_count = Net::parameter_count;
+  static constexpr std::size_t buffer_size = total_size(Net::buffers);
+
+  explicit Model(seed s = {})
+      : params_(parameter_count), grads_(parameter_count), buffers_(buffer_size), rng_(s.value) {
+    Net::init(params_.data(), buffers_.data(), rng_);
+    std::size_t offset = 0;
+    for (const ParamSpec& spec : Net::params) {
+      parameters_.push_back({spec.name.view(), spec.dims, spec.rank, params_.data() + offset,
+                             grads_.data() + offset, spec.size(), true});
+      offset += spec.size();
+    }
+    offset = 0;
+    for (const BufferSpec& spec : Net::buffers) {
+      buffer_refs_.push_back(
+          {spec.name.view(), spec.dims, spec.rank, buffers_.data() + offset, spec.size()});
+      offset += spec.size();
+    }
+  }
+
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  Model(Model&&) noexcept = default;
+  Model& operator=(Model&&) noexcept = default;
+
+  // input: batch * C*H*W floats, NCHW. The input is copied, so it need not outlive the call.
+  Output<output_shape> forward(std::span<const float> input) {
+    if (input.empty() || input.size() % input_shape::size != 0)
+      throw std::invalid_argument("Model::forward: input has " + std::to_string(input.size()) +
+                                  " values, not a positive multiple of the sample size " +
+                                  input_shape::str() + " = " + std::to_string(input_shape::size));
+    const std::size_t batch = input.size() / input_shape::size;
+    const backend::cpu::DenormalsFlushed flushed;
+    reserve(batch);
+    batch_ = batch;
+    backend::cpu::copy(threads_, input.size(), input.data(), input_data());
+    // The backward of this pass runs in the same mode, whatever train()/eval() does meanwhile.
+    pass_training_ = training_;
+    // Counted before the pass: if it throws, no earlier output's loss matches what is left.
+    ++generation_;
+    Net::forward(context(), input_data(), output_data());
+    return {output_data(), output_grad(), batch_, generation_};
+  }
+
+  // The logits of each AuxiliaryHead of the last (training) forward, in network order, with the
+  // gradient slots a loss writes into: auto [aux1, aux2] = model.auxiliary_outputs();
+  // Model::backward adds each head's gradient into the main path (auxiliary.hpp).
+  auto auxiliary_outputs() {
+    if (batch_ == 0 || !pass_training_)
+      throw std::logic_error(
+          "Model::auxiliary_outputs: the auxiliary heads run only in a training-mode forward; "
+          "call train() and forward() first");
+    return outputs_at(auxiliary_sites_t<Net>{});
+  }
+
+  // Backpropagates the loss computed from this model's last output; writes every gradient.
+  void backward(const Loss& loss) { backward_into(loss, nullptr); }
+
+  // The same, and also writes d(loss)/d(input), [batch, C, H, W] like the last forward's input,
+  // into input_gradient (saliency maps, adversarial inputs). Costs the first layer's input
+  // gradient, which the plain backward skips.
+  void backward(const Loss& loss, std::span<float> input_gradient) {
+    if (batch_ != 0 && input_gradient.size() != batch_ * input_shape::size)
+      throw std::invalid_argument(
+          "Model::backward: input_gradient has " + std::to_string(input_gradient.size()) +
+          " values; the last forward's input has " + std::to_string(batch_ * input_shape::size));
+    backward_into(loss, input_gradient.data());
+  }
+
+  void train(bool on = true) { training_ = on; }
+  void eval() { training_ = false; }
+  bool training() const { return training_; }
+
+  std::span<Parameter> parameters() { return parameters_; }
+  std::span<const Buffer> buffers() const { return buffer_refs_; }
+  std::span<float> parameter_data() { return {params_.data(), parameter_count}; }
+  std::span<const float> parameter_data() const { return {params_.data(), parameter_count}; }
+  std::span<float> gradient_data() { return {grads_.data(), parameter_count}; }
+  std::span<float> buffer_data() { return {buffers_.data(), buffer_size}; }
+
+  // The output of layer I of the last forward, [batch, shape of layer I].
+  template <std::size_t I>
+  std::span<const float> activation() const {
+    static_assert(I < Net::layer_count, "Model::activation: layer index out of range");
+    if constexpr (I < Net::layer_count) {
+      using shape = typename Net::template layer<I>::output_shape;
+      if (I + 1 == Net::layer_count) return {output_data(), batch_ * shape::size};
+      return {saved_data() + Net::activation_offset(I, batch_), batch_ * shape::size};
+    } else {
+      return {};
+    }
+  }
+
+  std::size_t batch() const { return batch_; }
+  std::size_t threads() const { return threads_; }
+  Rng& rng() { return rng_; }
+
+ private:
+  void backward_into(const Loss& loss, float* input_gradient) {
+    if (batch_ == 0 || loss.gradient != output_grad())
+      throw std::logic_error(
+          "Model::backward: the loss was not computed from this model's last forward output");
+    if (loss.generation != generation_)
+      throw std::logic_error(
+          "Model::backward: the loss was computed from an earlier forward's output (generation " +
+          std::to_string(loss.generation) + "; the last forward is " + std::to_string(generation_) +
+          "); call backward before the next forward, or compute the loss again");
+    const backend::cpu::DenormalsFlushed flushed;
+    Net::backward(context(), input_data(), output_data(), output_grad(), input_gradient);
+  }
+
+  // Arena layout: input | output | output gradient | saved state | scratch.
+  void reserve(std::size_t batch) {
+    const std::size_t threads = backend::cpu::max_threads();
+    if (batch <= capacity_ && threads == threads_) return;
+    capacity_ = std::max(batch, capacity_);
+    threads_ = threads;
+    input_size_ = capacity_ * input_shape::size;
+    output_size_ = capacity_ * output_shape::size;
+    saved_size_ = capacity_ * Net::saved_per_sample;
+    arena_.resize(input_size_ + 2 * output_size_ + saved_size_ +
+                  Net::scratch_size(capacity_, threads_));
+  }
+  template <class... Sites>
+  auto outputs_at(site_list<Sites...>) {
+    return std::tuple{Output<typename Sites::head::logits_shape>{
+        Sites::head::logits(saved_at<Sites>(), batch_),
+        Sites::head::logit_grads(saved_at<Sites>(), batch_), batch_, generation_}...};
+  }
+  template <class Site>
+  float* saved_at() {
+    return saved_data() + Site::offset * batch_;
+  }
+
+  Ctx<float> context() {
+    return {.params = params_.data(),
+            .grads = grads_.data(),
+            .saved = saved_data(),
+            .scratch = saved_data() + saved_size_,
+            .buffers = buffers_.data(),
+            .batch = batch_,
+            .threads = threads_,
+            .training = pass_training_,
+            .rng = &rng_};
+  }
+  float* input_data() { return arena_.data(); }
+  float* output_data() { return arena_.data() + input_size_; }
+  const float* output_data() const { return arena_.data() + input_size_; }
+  float* output_grad() { return output_data() + output_size_; }
+  float* saved_data() { return output_grad() + output_size_; }
+  const float* saved_data() const { return arena_.data() + input_size_ + 2 * output_size_; }
+
+  backend::cpu::AlignedBuffer<float> params_, grads_, buffers_, arena_;
+  std::vector<Parameter> parameters_;
+  std::vector<Buffer> buffer_refs_;
+  Rng rng_;
+  std::size_t capacity_ = 0, batch_ = 0, threads_ = 0;
+  std::uint64_t generation_ = 0;
+  std::size_t input_size_ = 0, output_size_ = 0, saved_size_ = 0;
+  bool training_ = true, pass_training_ = true;
+};
+
+}  // namespace strata
