@@ -50,8 +50,8 @@ struct RunningMean : strata::layer_spec {
     static void init(T*, T* buffer_data, strata::Rng&) {
       for (std::size_t i = 0; i < In::size; ++i) buffer_data[i] = T(0.5);
     }
-    template <class T>
-    static void forward(const strata::Ctx<T>& ctx, const T* x, T* y) {
+    template <class T, class B>
+    static void forward(const strata::Ctx<T, B>& ctx, const T* x, T* y) {
       for (std::size_t i = 0; i < ctx.batch * In::size; ++i) y[i] = x[i];
       if (!ctx.training) return;
       for (std::size_t i = 0; i < In::size; ++i) {
@@ -60,8 +60,8 @@ struct RunningMean : strata::layer_spec {
         ctx.buffers[i] = T(0.9) * ctx.buffers[i] + T(0.1) * mean / T(ctx.batch);
       }
     }
-    template <class T>
-    static void backward(const strata::Ctx<T>& ctx, const T*, const T*, const T* dy, T* dx) {
+    template <class T, class B>
+    static void backward(const strata::Ctx<T, B>& ctx, const T*, const T*, const T* dy, T* dx) {
       if (dx)
         for (std::size_t i = 0; i < ctx.batch * In::size; ++i) dx[i] = dy[i];
     }

@@ -212,15 +212,13 @@ TEST_CASE("auxiliary heads: finite differences of sum(y * dy) + sum over heads o
   const std::vector<double> dy = stt::uniform_values(batch * Net::output_shape::size, rng);
   const std::vector<double> daux = stt::uniform_values(aux_count, rng);
   std::vector<double> grads(Net::parameter_count), saved(batch * Net::saved_per_sample),
-      scratch(Net::scratch_size(batch, 1)), y(batch * Net::output_shape::size), dx(x.size());
-  const st::Ctx<double> ctx{.params = params.data(),
-                            .grads = grads.data(),
-                            .saved = saved.data(),
-                            .scratch = scratch.data(),
-                            .batch = batch,
-                            .threads = 1,
-                            .training = true,
-                            .rng = &rng};
+      scratch(Net::template scratch_size<st::cpu>(batch, 1)), y(batch * Net::output_shape::size),
+      dx(x.size());
+  const auto ctx = st::make_context<st::cpu>(st::LayerMemory<double>{.params = params.data(),
+                                                                     .grads = grads.data(),
+                                                                     .saved = saved.data(),
+                                                                     .scratch = scratch.data()},
+                                             batch, {.threads = 1}, true, &rng);
   const auto forward = [&] {
     Net::forward(ctx, x.data(), y.data());
     return with_aux_logits<Net>(y, saved.data(), batch, Sites{});

@@ -626,7 +626,7 @@ TEST_CASE("sequential: nested block, two convolutions, dropout in eval") {
 
 TEST_CASE("relu and max pooling propagate NaN as PyTorch") {
   constexpr float nan = std::numeric_limits<float>::quiet_NaN();
-  st::Ctx<float> ctx;
+  st::Ctx<float, st::cpu> ctx;
   ctx.batch = 1;
 
   SUBCASE("relu") {

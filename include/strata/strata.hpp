@@ -1,10 +1,12 @@
 // strata: a header-only C++20 deep-learning engine in which a network is a type.
 #pragma once
 
+#include "strata/backend/cpu/kernels.hpp"
 #include "strata/containers/auxiliary.hpp"
 #include "strata/containers/concat.hpp"
 #include "strata/containers/repeat.hpp"
 #include "strata/containers/residual.hpp"
+#include "strata/containers/scale.hpp"
 #include "strata/containers/sequential.hpp"
 #include "strata/core/layer.hpp"
 #include "strata/core/named.hpp"

@@ -47,17 +47,14 @@ void check_block_golden(std::string_view case_name, double rel, double abs) {
   const auto& dy_golden = g.tensor("dy");
   const std::vector<T> dy(dy_golden.values.begin(), dy_golden.values.end());
   std::vector<T> y(batch * B::output_shape::size), dx(x.size()), grads(B::parameter_count),
-      saved(batch * B::saved_per_sample), scratch(B::scratch_size(batch, 2));
+      saved(batch * B::saved_per_sample), scratch(B::template scratch_size<cpu>(batch, 2));
   Rng rng(1);
-  const Ctx<T> ctx{.params = params.data(),
-                   .grads = grads.data(),
-                   .saved = saved.data(),
-                   .scratch = scratch.data(),
-                   .buffers = buffers.data(),
-                   .batch = batch,
-                   .threads = 2,
-                   .training = true,
-                   .rng = &rng};
+  const auto ctx = make_context<cpu>(LayerMemory<T>{.params = params.data(),
+                                                    .grads = grads.data(),
+                                                    .saved = saved.data(),
+                                                    .scratch = scratch.data(),
+                                                    .buffers = buffers.data()},
+                                     batch, {.threads = 2}, true, &rng);
   B::forward(ctx, x.data(), y.data());
   B::backward(ctx, x.data(), y.data(), dy.data(), dx.data());
 

@@ -39,7 +39,9 @@
 #include <vector>
 
 #include "golden.hpp"
+#include "strata/backend/cpu/kernels.hpp"
 #include "strata/core/layer.hpp"
+#include "strata/runtime/context.hpp"
 
 namespace strata::test {
 
@@ -396,8 +398,8 @@ struct LayerOps {
   std::vector<BufferSpec> buffers;
   void (*init)(T*, T*, Rng&) = nullptr;
   std::size_t (*scratch_size)(std::size_t, std::size_t) = nullptr;
-  void (*forward)(const Ctx<T>&, const T*, T*) = nullptr;
-  void (*backward)(const Ctx<T>&, const T*, const T*, const T*, T*) = nullptr;
+  void (*forward)(const Ctx<T, cpu>&, const T*, T*) = nullptr;
+  void (*backward)(const Ctx<T, cpu>&, const T*, const T*, const T*, T*) = nullptr;
 
   std::size_t in_size() const { return product(input_dims); }
   std::size_t out_size() const { return product(output_dims); }
@@ -417,10 +419,10 @@ LayerOps<T> ops_of() {
   ops.buffers.assign(B::buffers.begin(), B::buffers.end());
   ops.init = &B::template init<T>;
   ops.scratch_size = [](std::size_t batch, std::size_t threads) {
-    return static_cast<std::size_t>(B::scratch_size(batch, threads));
+    return static_cast<std::size_t>(B::template scratch_size<cpu>(batch, threads));
   };
-  ops.forward = &B::template forward<T>;
-  ops.backward = &B::template backward<T>;
+  ops.forward = &B::template forward<T, cpu>;
+  ops.backward = &B::template backward<T, cpu>;
   return ops;
 }
 
@@ -495,16 +497,13 @@ class Runner {
   // "scratch is free" are then checked, not assumed.
   static void poison(std::vector<T>& v) { std::fill(v.begin(), v.end(), nan()); }
 
-  Ctx<T> ctx() {
-    return {.params = params.data(),
-            .grads = grads_.data(),
-            .saved = saved_.data(),
-            .scratch = scratch_.data(),
-            .buffers = buffers_.data(),
-            .batch = batch_,
-            .threads = threads_,
-            .training = training_,
-            .rng = &rng_};
+  Ctx<T, cpu> ctx() {
+    return make_context<cpu>(LayerMemory<T>{.params = params.data(),
+                                            .grads = grads_.data(),
+                                            .saved = saved_.data(),
+                                            .scratch = scratch_.data(),
+                                            .buffers = buffers_.data()},
+                             batch_, {threads_}, training_, &rng_);
   }
 
   const LayerOps<T>& ops_;

@@ -128,4 +128,56 @@ constexpr SplitMean<T> split_mean(double mean) {
 // its 1/std.
 inline constexpr std::size_t batchnorm_saved_rows = 3;
 
+// Without padding or ceil mode every window lies inside the input, so kernels may use
+// loops with compile-time bounds and no clipping.
+template <PoolGeometry G>
+inline constexpr bool interior_only = G.pad_h == 0 && G.pad_w == 0 && !G.ceil_mode;
+
+// Windows that partition the input exactly (kernel == stride, sizes divisible): the common
+// 2x2/2 pooling.
+template <PoolGeometry G>
+inline constexpr bool tiles_input = interior_only<G>&& G.kernel_h == G.stride_h&& G.kernel_w ==
+                                        G.stride_w&& G.height % G.kernel_h == 0 &&
+                                    G.width % G.kernel_w == 0;
+
+// In training, overlapping or clipped windows (3x3/2, padded, ceil mode) keep each output's
+// argmax for the backward, as PyTorch does: recomputing them costs more than the forward
+// itself. Windows that tile the input (2x2/2) recompute it from x, cheaper than storing it.
+template <PoolGeometry G>
+inline constexpr bool max_pool_saves_indices = !tiles_input<G>;
+
+// Indices are kept as T values, exact below 2^24 (float's integers).
+template <PoolGeometry G>
+constexpr std::size_t max_pool_saved_per_sample() {
+  static_assert(G.in_pixels() < (std::size_t{1} << 24), "MaxPool2d: plane too large for indices");
+  return max_pool_saves_indices<G> ? G.channels * G.out_pixels() : 0;
+}
+
+// Adaptive average pooling (nn.AdaptiveAvgPool2d): output i along an axis of `in` elements
+// averages [floor(i * in / out), ceil((i + 1) * in / out)). Windows may overlap (7 -> 3) or
+// repeat an input (1 -> 7), so unlike the fixed-window kernels no stride describes them.
+struct AdaptivePoolGeometry {
+  std::size_t channels, height, width, out_h, out_w;
+
+  static constexpr std::size_t start(std::size_t i, std::size_t in, std::size_t out) {
+    return i * in / out;
+  }
+  static constexpr std::size_t end(std::size_t i, std::size_t in, std::size_t out) {
+    return ((i + 1) * in + out - 1) / out;
+  }
+  constexpr std::size_t out_height() const { return out_h; }
+  constexpr std::size_t out_width() const { return out_w; }
+  constexpr std::size_t in_pixels() const { return height * width; }
+  constexpr std::size_t out_pixels() const { return out_h * out_w; }
+  // Output equals input: every window is one pixel, and the layer is a copy.
+  constexpr bool identity() const { return out_h == height && out_w == width; }
+};
+
+// LocalResponseNorm's window size and coefficients, a run-time argument: clang 14 has no
+// floating-point template arguments.
+struct LrnConstants {
+  std::size_t size;
+  double alpha, beta, k;
+};
+
 }  // namespace strata::backend

@@ -10,21 +10,24 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
-#include "strata/backend/cpu/memory.hpp"
-#include "strata/backend/cpu/parallel.hpp"
+#include "strata/backend/default.hpp"
+#include "strata/backend/kernels.hpp"
 #include "strata/containers/sequential.hpp"
+#include "strata/runtime/context.hpp"
 
 namespace strata::bench {
 
 namespace detail {
 
-// Buffers for running one bound layer alone, filled with random values.
-template <class Layer>
+// Buffers on Backend for running one bound layer alone, filled with random values.
+template <class Layer, class Backend>
 struct LayerBench {
+  using ops = kernels<Backend>;
   explicit LayerBench(std::size_t batch)
       : batch(batch),
-        threads(backend::cpu::max_threads()),
+        exec(ops::make_exec()),
         x(batch * Layer::input_shape::size),
         y(batch * Layer::output_shape::size),
         dy(batch * Layer::output_shape::size),
@@ -33,45 +36,50 @@ struct LayerBench {
         grads(Layer::parameter_count),
         buffers(buffer_count<Layer>()),
         saved(batch * Layer::saved_per_sample),
-        scratch(Layer::scratch_size(batch, threads)) {
+        scratch(Layer::template scratch_size<Backend>(batch, ops::workers(exec))) {
     Rng rng(7);
     std::normal_distribution<float> normal;
-    for (auto* buffer : {&x, &dy})
-      for (std::size_t i = 0; i < buffer->size(); ++i) buffer->data()[i] = normal(rng);
-    Layer::init(params.data(), buffers.data(), rng);
+    std::vector<float> host;
+    for (auto* buffer : {&x, &dy}) {
+      host.resize(buffer->size());
+      for (float& value : host) value = normal(rng);
+      ops::upload(exec, host.size(), host.data(), buffer->data());
+    }
+    std::vector<float> host_params(Layer::parameter_count), host_buffers(buffer_count<Layer>());
+    Layer::init(host_params.data(), host_buffers.data(), rng);
+    ops::upload(exec, host_params.size(), host_params.data(), params.data());
+    ops::upload(exec, host_buffers.size(), host_buffers.data(), buffers.data());
   }
-  Ctx<float> context() {
-    return {.params = params.data(),
-            .grads = grads.data(),
-            .saved = saved.data(),
-            .scratch = scratch.data(),
-            .buffers = buffers.data(),
-            .batch = batch,
-            .threads = threads,
-            .training = true,
-            .rng = &rng};
+  Ctx<float, Backend> context() {
+    return make_context<Backend>(LayerMemory<float>{.params = params.data(),
+                                                    .grads = grads.data(),
+                                                    .saved = saved.data(),
+                                                    .scratch = scratch.data(),
+                                                    .buffers = buffers.data()},
+                                 batch, exec, true, &rng);
   }
 
-  std::size_t batch, threads;
-  backend::cpu::AlignedBuffer<float> x, y, dy, dx, params, grads, buffers, saved, scratch;
+  std::size_t batch;
+  exec_t<Backend> exec;
+  typename ops::template buffer<float> x, y, dy, dx, params, grads, buffers, saved, scratch;
   Rng rng{11};
 };
 
 // A layer's buffers, allocated on the first run of one of its benchmarks and shared by the
 // others, so that benchmarks filtered out cost no memory (a network's layers at a training
 // batch size hold gigabytes).
-template <class Layer>
+template <class Layer, class Backend>
 class LazyLayerBench {
  public:
   explicit LazyLayerBench(std::size_t batch) : batch_(batch) {}
-  LayerBench<Layer>& get() {
-    if (!bench_) bench_ = std::make_unique<LayerBench<Layer>>(batch_);
+  LayerBench<Layer, Backend>& get() {
+    if (!bench_) bench_ = std::make_unique<LayerBench<Layer, Backend>>(batch_);
     return *bench_;
   }
 
  private:
   std::size_t batch_;
-  std::unique_ptr<LayerBench<Layer>> bench_;
+  std::unique_ptr<LayerBench<Layer, Backend>> bench_;
 };
 
 template <class Layer>
@@ -97,16 +105,16 @@ double activation_bytes(std::size_t batch, bool with_backward) {
 // One layer at one batch size: "<name>/fwd" (forward) and "<name>/fwdbwd" (forward, then
 // backward with the input gradient), with GFLOP/s, the fraction of `peak_gflops` (the machine's
 // measured FMA peak for the threads in use; 0 leaves it out) and activation bytes/s.
-template <LayerSpec Spec, class In>
+template <LayerSpec Spec, class In, class Backend = default_backend>
 void register_layer(const std::string& name, std::size_t batch, double peak_gflops = 0) {
   using L = typename Spec::template bind<In>;
-  auto bench = std::make_shared<detail::LazyLayerBench<L>>(batch);
+  auto bench = std::make_shared<detail::LazyLayerBench<L, Backend>>(batch);
   for (const bool with_backward : {false, true}) {
     benchmark::RegisterBenchmark(
         (name + (with_backward ? "/fwdbwd" : "/fwd")).c_str(),
         [bench, batch, with_backward, peak_gflops](benchmark::State& state) {
           auto& b = bench->get();
-          const Ctx<float> ctx = b.context();
+          const auto ctx = b.context();
           const auto pass = [&] {
             L::forward(ctx, b.x.data(), b.y.data());
             if (with_backward) L::backward(ctx, b.x.data(), b.y.data(), b.dy.data(), b.dx.data());
@@ -131,16 +139,16 @@ void register_layer(const std::string& name, std::size_t batch, double peak_gflo
   }
 }
 
-template <Network Net>
+template <Network Net, class Backend = default_backend>
 void register_layers(std::size_t batch, const std::string& prefix = "layer") {
   Net::for_each_layer([&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
     using L = typename Net::template layer<I>;
     const std::string name = prefix + "/" + std::to_string(I) + " " + L::describe() + " " +
                              L::input_shape::str() + " b" + std::to_string(batch);
-    auto bench = std::make_shared<detail::LazyLayerBench<L>>(batch);
+    auto bench = std::make_shared<detail::LazyLayerBench<L, Backend>>(batch);
     benchmark::RegisterBenchmark((name + "/forward").c_str(), [bench](benchmark::State& state) {
       auto& b = bench->get();
-      const Ctx<float> ctx = b.context();
+      const auto ctx = b.context();
       L::forward(ctx, b.x.data(), b.y.data());  // warm-up: first touch of the pages
       for (auto _ : state) {
         L::forward(ctx, b.x.data(), b.y.data());
@@ -150,7 +158,7 @@ void register_layers(std::size_t batch, const std::string& prefix = "layer") {
     })->UseRealTime();
     benchmark::RegisterBenchmark((name + "/backward").c_str(), [bench](benchmark::State& state) {
       auto& b = bench->get();
-      const Ctx<float> ctx = b.context();
+      const auto ctx = b.context();
       L::forward(ctx, b.x.data(), b.y.data());
       L::backward(ctx, b.x.data(), b.y.data(), b.dy.data(), b.dx.data());
       for (auto _ : state) {

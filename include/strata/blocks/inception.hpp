@@ -25,10 +25,13 @@
 namespace strata {
 
 // The bias is left out because the BatchNorm right after it would cancel it; eps 0.001 is
-// torchvision's (ported from TensorFlow's weights), not PyTorch's default 1e-5.
+// torchvision's (ported from TensorFlow's weights), not PyTorch's default 1e-5. A class rather
+// than an alias template, as are the Inception-v3 blocks: nvcc 13's front end cannot
+// instantiate an alias template holding a string literal argument ("conv") and given a
+// class-type one (Kernel{1, 7}), or one that holds such aliases ("'__T0' was not declared").
 template <std::size_t Out, auto KernelSize, class... Options>
-using BasicConv2d = Sequential<Named<"conv", Conv2d<Out, KernelSize, Options..., NoBias>>,
-                               Named<"bn", BatchNorm2d<Eps<1, 1000>>>, ReLU>;
+struct BasicConv2d : Sequential<Named<"conv", Conv2d<Out, KernelSize, Options..., NoBias>>,
+                                Named<"bn", BatchNorm2d<Eps<1, 1000>>>, ReLU> {};
 
 // The "5x5" branch (branch3) uses a 3x3 kernel: torchvision's known deviation from the paper
 // (pytorch/vision issue 906), kept by torchvision for its pretrained weights. We follow

@@ -28,7 +28,6 @@
 #include <string>
 #include <type_traits>
 
-#include "strata/backend/cpu/elementwise.hpp"
 #include "strata/containers/sequential.hpp"
 #include "strata/core/layer.hpp"
 
@@ -64,6 +63,7 @@ struct bound_auxiliary_head {
   static constexpr std::size_t classes = logits_shape::size;
 
   using input_shape = In;
+  using needs = needs_t<head>;
   using output_shape = In;
   using auxiliary_sites = site_list<auxiliary_site<0, bound_auxiliary_head>>;
 
@@ -76,8 +76,9 @@ struct bound_auxiliary_head {
   static constexpr std::size_t own_saved = 2 * classes;
   static constexpr std::size_t saved_per_sample = own_saved + head::saved_per_sample;
   // Scratch: the head's input gradient, added into dx, then the head's.
+  template <class B>
   static constexpr std::size_t scratch_size(std::size_t batch, std::size_t threads) {
-    return In::size * batch + head::scratch_size(batch, threads);
+    return In::size * batch + head::template scratch_size<B>(batch, threads);
   }
 
   static std::string describe() { return "AuxiliaryHead(" + head::describe() + ")"; }
@@ -97,30 +98,30 @@ struct bound_auxiliary_head {
     return saved + classes * batch;
   }
 
-  template <class T>
-  static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-    backend::cpu::copy(ctx.threads, ctx.batch * In::size, x, y);
+  template <class T, class B>
+  static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
+    kernels<B>::copy(ctx.exec, ctx.batch * In::size, x, y);
     if (!ctx.training) return;
     head::forward(head_ctx(ctx), x, logits(ctx.saved, ctx.batch));
-    std::fill_n(logit_grads(ctx.saved, ctx.batch), classes * ctx.batch, T(0));
+    kernels<B>::fill(ctx.exec, classes * ctx.batch, T(0), logit_grads(ctx.saved, ctx.batch));
   }
 
   // dx = dy + the head's input gradient from the gradient slot the loss filled (or left zero).
-  template <class T>
-  static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
+  template <class T, class B>
+  static void backward(const Ctx<T, B>& ctx, const T* x, const T*, const T* dy, T* dx) {
     if (!ctx.training) {
-      std::fill_n(ctx.grads, parameter_count, T(0));
-      if (dx) backend::cpu::copy(ctx.threads, ctx.batch * In::size, dy, dx);
+      kernels<B>::fill(ctx.exec, parameter_count, T(0), ctx.grads);
+      if (dx) kernels<B>::copy(ctx.exec, ctx.batch * In::size, dy, dx);
       return;
     }
     T* head_dx = dx ? ctx.scratch : nullptr;  // [N, in]
     head::backward(head_ctx(ctx), x, logits(ctx.saved, ctx.batch),
                    logit_grads(ctx.saved, ctx.batch), head_dx);
-    if (dx) backend::cpu::add(ctx.threads, ctx.batch * In::size, dy, head_dx, dx);
+    if (dx) kernels<B>::add(ctx.exec, ctx.batch * In::size, dy, head_dx, dx);
   }
 
-  template <class T>
-  static Ctx<T> head_ctx(const Ctx<T>& ctx) {
+  template <class T, class B>
+  static Ctx<T, B> head_ctx(const Ctx<T, B>& ctx) {
     return ctx.child(0, 0, own_saved, In::size);
   }
 };

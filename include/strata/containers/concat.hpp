@@ -10,7 +10,6 @@
 #include <tuple>
 #include <utility>
 
-#include "strata/backend/cpu/elementwise.hpp"
 #include "strata/containers/sequential.hpp"
 #include "strata/core/layer.hpp"
 
@@ -64,6 +63,7 @@ struct bound_concat {
   static constexpr std::size_t largest_out = *std::max_element(out_sizes.begin(), out_sizes.end());
 
   using input_shape = In;
+  using needs = needs_of_all_t<typename Branches::template bind<In>...>;
   using output_shape = Shape<(Branches::template bind<In>::output_shape::dims[0] + ...),
                              first_out::dims[1], first_out::dims[2]>;
 
@@ -79,9 +79,10 @@ struct bound_concat {
   // Saved per sample: each branch's output (its backward may need it), then the branches' state.
   static constexpr std::size_t saved_per_sample = output_shape::size + saved_offsets[branch_count];
   // Scratch: one branch's output gradient, one branch's input gradient, then the branches'.
+  template <class B>
   static constexpr std::size_t scratch_size(std::size_t batch, std::size_t threads) {
     return (largest_out + In::size) * batch +
-           std::max({Branches::template bind<In>::scratch_size(batch, threads)...});
+           std::max({Branches::template bind<In>::template scratch_size<B>(batch, threads)...});
   }
 
   // The branches' parameter (or buffer) specs, each under "branch<i+1>".
@@ -126,36 +127,34 @@ struct bound_concat {
     });
   }
 
-  template <class T>
-  static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+  template <class T, class B>
+  static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
     for_each_branch([&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
       T* out = ctx.saved + out_offsets[I] * ctx.batch;  // [N, C_i, H, W]
       branch<I>::forward(branch_ctx<I>(ctx), x, out);
       // Each sample's channels of branch I go to their place in y [N, sum C, H, W].
-      for (std::size_t n = 0; n < ctx.batch; ++n)
-        std::copy_n(out + n * out_sizes[I], out_sizes[I],
-                    y + n * output_shape::size + out_offsets[I]);
+      kernels<B>::copy_blocks(ctx.exec, ctx.batch, out_sizes[I], static_cast<const T*>(out),
+                              out_sizes[I], y + out_offsets[I], output_shape::size);
     });
   }
 
-  template <class T>
-  static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
+  template <class T, class B>
+  static void backward(const Ctx<T, B>& ctx, const T* x, const T*, const T* dy, T* dx) {
     T* branch_dy = ctx.scratch;                          // [N, C_i, H, W]
     T* branch_dx = branch_dy + largest_out * ctx.batch;  // [N, in]
     for_each_branch([&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-      for (std::size_t n = 0; n < ctx.batch; ++n)
-        std::copy_n(dy + n * output_shape::size + out_offsets[I], out_sizes[I],
-                    branch_dy + n * out_sizes[I]);
+      kernels<B>::copy_blocks(ctx.exec, ctx.batch, out_sizes[I], dy + out_offsets[I],
+                              output_shape::size, branch_dy, out_sizes[I]);
       const T* out = ctx.saved + out_offsets[I] * ctx.batch;
       // The first branch writes dx; the others add theirs to it.
       T* grad_in = !dx ? nullptr : I == 0 ? dx : branch_dx;
       branch<I>::backward(branch_ctx<I>(ctx), x, out, branch_dy, grad_in);
-      if (dx && I != 0) backend::cpu::add(ctx.threads, In::size * ctx.batch, dx, branch_dx, dx);
+      if (dx && I != 0) kernels<B>::add(ctx.exec, In::size * ctx.batch, dx, branch_dx, dx);
     });
   }
 
-  template <std::size_t I, class T>
-  static Ctx<T> branch_ctx(const Ctx<T>& ctx) {
+  template <std::size_t I, class T, class B>
+  static Ctx<T, B> branch_ctx(const Ctx<T, B>& ctx) {
     return ctx.child(param_offsets[I], buffer_offsets[I], output_shape::size + saved_offsets[I],
                      largest_out + In::size);
   }

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <string>
 
-#include "strata/backend/cpu/elementwise.hpp"
 #include "strata/core/layer.hpp"
 
 namespace strata {
@@ -20,13 +19,13 @@ struct Identity : layer_spec {
     using input_shape = In;
     using output_shape = In;
     static std::string describe() { return "Identity"; }
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-      backend::cpu::copy(ctx.threads, ctx.batch * In::size, x, y);
+    template <class T, class B>
+    static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
+      kernels<B>::copy(ctx.exec, ctx.batch * In::size, x, y);
     }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T*, const T*, const T* dy, T* dx) {
-      if (dx) backend::cpu::copy(ctx.threads, ctx.batch * In::size, dy, dx);
+    template <class T, class B>
+    static void backward(const Ctx<T, B>& ctx, const T*, const T*, const T* dy, T* dx) {
+      if (dx) kernels<B>::copy(ctx.exec, ctx.batch * In::size, dy, dx);
     }
   };
 };
@@ -67,6 +66,7 @@ struct bound_residual {
 
   using input_shape = In;
   using output_shape = typename body::output_shape;
+  using needs = needs_of_all_t<body, shortcut, post>;
   static constexpr std::size_t out_size = output_shape::size;
 
   static constexpr std::size_t parameter_count = body::parameter_count + shortcut::parameter_count;
@@ -102,10 +102,11 @@ struct bound_residual {
   // Scratch: the sum's gradient (with an activation), the shortcut's input gradient (added into
   // dx afterwards), then the children's.
   static constexpr std::size_t own_scratch = sum_size + (identity ? 0 : In::size);
+  template <class B>
   static constexpr std::size_t scratch_size(std::size_t batch, std::size_t threads) {
-    return own_scratch * batch +
-           std::max({body::scratch_size(batch, threads), shortcut::scratch_size(batch, threads),
-                     post::scratch_size(batch, threads)});
+    return own_scratch * batch + std::max({body::template scratch_size<B>(batch, threads),
+                                           shortcut::template scratch_size<B>(batch, threads),
+                                           post::template scratch_size<B>(batch, threads)});
   }
 
   static std::string describe() {
@@ -119,8 +120,8 @@ struct bound_residual {
     shortcut::init(params + body::parameter_count, buffer_data + buffer_count<body>(), rng);
   }
 
-  template <class T>
-  static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+  template <class T, class B>
+  static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
     T* body_out = ctx.saved;                            // [N, out]
     T* shortcut_out = body_out + out_size * ctx.batch;  // [N, out], unless identity
     body::forward(body_ctx(ctx), x, body_out);
@@ -131,16 +132,16 @@ struct bound_residual {
     }
     if constexpr (has_post) {
       T* sum = shortcut_out + shortcut_out_size * ctx.batch;  // [N, out]
-      backend::cpu::add(ctx.threads, out_size * ctx.batch, body_out, skip, sum);
+      kernels<B>::add(ctx.exec, out_size * ctx.batch, body_out, skip, sum);
       post::forward(body_ctx(ctx), sum, y);
     } else {
-      backend::cpu::add(ctx.threads, out_size * ctx.batch, body_out, skip, y);
+      kernels<B>::add(ctx.exec, out_size * ctx.batch, body_out, skip, y);
     }
   }
 
   // The sum's gradient dy flows unchanged into both paths; their input gradients add up.
-  template <class T>
-  static void backward(const Ctx<T>& ctx, const T* x, const T* y, const T* dy_out, T* dx) {
+  template <class T, class B>
+  static void backward(const Ctx<T, B>& ctx, const T* x, const T* y, const T* dy_out, T* dx) {
     const T* body_out = ctx.saved;
     const T* shortcut_out = body_out + out_size * ctx.batch;
     const T* dy = dy_out;  // the gradient of the sum
@@ -152,20 +153,20 @@ struct bound_residual {
     }
     body::backward(body_ctx(ctx), x, body_out, dy, dx);
     if constexpr (identity) {
-      if (dx) backend::cpu::add(ctx.threads, In::size * ctx.batch, dx, dy, dx);
+      if (dx) kernels<B>::add(ctx.exec, In::size * ctx.batch, dx, dy, dx);
     } else {
       T* shortcut_dx = dx ? ctx.scratch + sum_size * ctx.batch : nullptr;  // [N, in]
       shortcut::backward(shortcut_ctx(ctx), x, shortcut_out, dy, shortcut_dx);
-      if (dx) backend::cpu::add(ctx.threads, In::size * ctx.batch, dx, shortcut_dx, dx);
+      if (dx) kernels<B>::add(ctx.exec, In::size * ctx.batch, dx, shortcut_dx, dx);
     }
   }
 
-  template <class T>
-  static Ctx<T> body_ctx(const Ctx<T>& ctx) {
+  template <class T, class B>
+  static Ctx<T, B> body_ctx(const Ctx<T, B>& ctx) {
     return ctx.child(0, 0, own_saved, own_scratch);
   }
-  template <class T>
-  static Ctx<T> shortcut_ctx(const Ctx<T>& ctx) {
+  template <class T, class B>
+  static Ctx<T, B> shortcut_ctx(const Ctx<T, B>& ctx) {
     return ctx.child(body::parameter_count, buffer_count<body>(),
                      own_saved + body::saved_per_sample, own_scratch);
   }

@@ -36,10 +36,10 @@ struct invalid_layer : stateless_layer {
   using input_shape = In;
   using output_shape = In;
   static std::string describe() { return "invalid"; }
-  template <class T>
-  static void forward(const Ctx<T>&, const T*, T*) {}
-  template <class T>
-  static void backward(const Ctx<T>&, const T*, const T*, const T*, T*) {}
+  template <class T, class B>
+  static void forward(const Ctx<T, B>&, const T*, T*) {}
+  template <class T, class B>
+  static void backward(const Ctx<T, B>&, const T*, const T*, const T*, T*) {}
 };
 
 template <class L, class In, bool = LayerSpec<L>>
@@ -106,6 +106,7 @@ struct bound_sequential {
 
   using input_shape = In;
   using output_shape = typename layer<layer_count - 1>::output_shape;
+  using needs = needs_of_all_t<Bound...>;
 
   static constexpr std::size_t parameter_count = (Bound::parameter_count + ...);
   static constexpr std::size_t macs = (Bound::macs + ...);
@@ -130,9 +131,11 @@ struct bound_sequential {
   // The children's auxiliary heads, in order; their saved states follow the activations.
   using auxiliary_sites = typename chain_sites<activations_per_sample, Bound...>::type;
 
+  template <class B>
   static constexpr std::size_t scratch_size(std::size_t batch, std::size_t threads) {
     // Two gradient buffers that backward alternates between, then the children's scratch.
-    return 2 * largest_activation * batch + std::max({Bound::scratch_size(batch, threads)...});
+    return 2 * largest_activation * batch +
+           std::max({Bound::template scratch_size<B>(batch, threads)...});
   }
 
   static constexpr auto params = [] {
@@ -183,8 +186,8 @@ struct bound_sequential {
     return activation_offsets[layer_index] * batch;
   }
 
-  template <class T>
-  static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+  template <class T, class B>
+  static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
     for_each_layer([&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
       const T* in = I == 0 ? x : ctx.saved + activation_offset(I - 1, ctx.batch);
       T* out = I + 1 == layer_count ? y : ctx.saved + activation_offset(I, ctx.batch);
@@ -192,8 +195,8 @@ struct bound_sequential {
     });
   }
 
-  template <class T>
-  static void backward(const Ctx<T>& ctx, const T* x, const T* y, const T* dy, T* dx) {
+  template <class T, class B>
+  static void backward(const Ctx<T, B>& ctx, const T* x, const T* y, const T* dy, T* dx) {
     T* gradient[2] = {ctx.scratch, ctx.scratch + largest_activation * ctx.batch};
     for_each_layer_reversed([&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
       const T* in = I == 0 ? x : ctx.saved + activation_offset(I - 1, ctx.batch);
@@ -204,8 +207,8 @@ struct bound_sequential {
     });
   }
 
-  template <std::size_t I, class T>
-  static Ctx<T> child_ctx(const Ctx<T>& ctx) {
+  template <std::size_t I, class T, class B>
+  static Ctx<T, B> child_ctx(const Ctx<T, B>& ctx) {
     return ctx.child(param_offsets[I], buffer_offsets[I], activations_per_sample + saved_offsets[I],
                      2 * largest_activation);
   }

@@ -4,6 +4,35 @@
 // shape through `Spec::template bind<In>` it becomes a *bound layer*: a stateless type that
 // knows, at compile time, its output shape, parameter tensors, MACs and buffer sizes, and
 // whose static forward/backward run on memory that the model owns.
+//
+// A bound layer B provides (stateless_layer below gives the defaults of a layer without
+// parameters or state):
+//
+//   using input_shape, output_shape        Shape<...> of one sample in and out.
+//   params, buffers                        std::array of ParamSpec: the trainable tensors and
+//                                          the non-trainable ones (running statistics), with
+//                                          PyTorch's names, dims and order.
+//   parameter_count, macs                  sums over params; multiply-accumulates per sample.
+//   saved_per_sample                       elements of saved state per sample, kept from a
+//                                          forward to the backward that follows it.
+//   template <class Backend>               elements of scratch a call may use, for a batch and
+//   scratch_size(batch, workers)           the backend's worker count (threads on the CPU).
+//   using needs = kernel_ops<op::...>      kernel families beyond op::elementwise (optional;
+//                                          containers: the union of their children's).
+//   describe()                             one line for summaries and error messages.
+//   template <class T> init(params, buffers, rng)
+//                                          PyTorch's default initialisation, on the host.
+//   template <class T, class B> forward(const Ctx<T, B>& ctx, const T* x, T* y)
+//       x: [batch, input_shape], y: [batch, output_shape], both the backend's memory. Writes
+//       all of y, and in training the saved state; may update buffers (running statistics).
+//   template <class T, class B> backward(ctx, x, y, dy, dx)
+//       Needs the forward of the same x just before, in the same mode. Overwrites all of
+//       ctx.grads (this layer's parameter gradients; no zeroing needed) and, unless dx is null
+//       (the first layer's input gradient, which nobody reads), all of dx. Reads dy, x, y and
+//       the saved state; scratch is free for the duration of the call.
+//
+// forward and backward compute only through kernels<B> (backend/kernels.hpp) and never name a
+// backend; they never allocate.
 #pragma once
 
 #include <array>
@@ -14,6 +43,7 @@
 #include <string>
 #include <string_view>
 
+#include "strata/backend/kernels.hpp"
 #include "strata/core/shape.hpp"
 
 namespace strata {
@@ -99,17 +129,19 @@ using BufferSpec = ParamSpec;
 // Random source for initialisation and dropout: one per model, seeded by the user.
 using Rng = std::mt19937_64;
 
-// What a bound layer's forward and backward see at run time. Every pointer addresses
-// memory the model allocated once; layers never allocate.
-template <class T>
+// What a bound layer's forward and backward see at run time, on backend Backend. Every pointer
+// addresses the backend's memory, allocated once by the model; layers never allocate. Built in
+// one place, runtime/context.hpp.
+template <class T, class Backend>
 struct Ctx {
+  using backend = Backend;
   const T* params = nullptr;  // this layer's parameters, in ParamSpec order
   T* grads = nullptr;         // same layout; backward overwrites (no zeroing needed)
   T* saved = nullptr;         // saved_per_sample * batch: state kept from forward to backward
-  T* scratch = nullptr;       // scratch_size(batch, threads): free for the duration of a call
+  T* scratch = nullptr;       // scratch_size<Backend>(batch, workers): free during a call
   T* buffers = nullptr;       // non-trainable tensors (BufferSpec order)
   std::size_t batch = 0;
-  std::size_t threads = 1;
+  exec_t<Backend> exec{};  // what kernels<Backend> runs on (threads, a stream, ...)
   bool training = true;
   Rng* rng = nullptr;
 
@@ -189,7 +221,10 @@ concept BoundLayer = requires {
   { B::parameter_count } -> std::convertible_to<std::size_t>;
   { B::macs } -> std::convertible_to<std::size_t>;
   { B::saved_per_sample } -> std::convertible_to<std::size_t>;
-  { B::scratch_size(std::size_t{}, std::size_t{}) } -> std::convertible_to<std::size_t>;
+  // Any backend tag will do: only the declaration is checked, not the backend's sizes.
+  {
+    B::template scratch_size<void>(std::size_t{}, std::size_t{})
+    } -> std::convertible_to<std::size_t>;
   {B::params};
   { B::describe() } -> std::convertible_to<std::string>;
 };
@@ -207,7 +242,10 @@ struct stateless_layer {
   static constexpr std::size_t saved_per_sample = 0;
   static constexpr std::array<ParamSpec, 0> params{};
   static constexpr std::array<BufferSpec, 0> buffers{};
-  static constexpr std::size_t scratch_size(std::size_t, std::size_t) { return 0; }
+  template <class Backend>
+  static constexpr std::size_t scratch_size(std::size_t, std::size_t) {
+    return 0;
+  }
   template <class T>
   static void init(T*, T*, Rng&) {}
 };

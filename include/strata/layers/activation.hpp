@@ -5,94 +5,41 @@
 
 #include <string>
 
-#include "strata/backend/cpu/elementwise.hpp"
 #include "strata/core/layer.hpp"
 
 namespace strata {
 
 namespace detail {
 
-// The bound layer of an element-wise activation; Kernels names the layer and forwards to the
-// backend. Backward receives both x and y, so each activation differentiates from whichever
-// is cheaper.
-template <class Kernels, class In>
+template <class Function>
+inline constexpr const char* activation_name = nullptr;
+template <>
+inline constexpr const char* activation_name<act::relu> = "ReLU";
+template <>
+inline constexpr const char* activation_name<act::relu6> = "ReLU6";
+template <>
+inline constexpr const char* activation_name<act::silu> = "SiLU";
+template <>
+inline constexpr const char* activation_name<act::sigmoid> = "Sigmoid";
+template <>
+inline constexpr const char* activation_name<act::tanh> = "Tanh";
+
+// The bound layer of an element-wise activation, Function one of the act:: tags. Backward
+// receives both x and y, so each backend differentiates from whichever is cheaper.
+template <class Function, class In>
 struct bound_elementwise : stateless_layer {
   using input_shape = In;
   using output_shape = In;
-  static std::string describe() { return Kernels::name; }
-
-  template <class T>
-  static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-    Kernels::forward(ctx.threads, ctx.batch * In::size, x, y);
+  static std::string describe() { return activation_name<Function>; }
+  template <class T, class B>
+  static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
+    kernels<B>::template activation_forward<Function>(ctx.exec, ctx.batch * In::size, x, y);
   }
-  template <class T>
-  static void backward(const Ctx<T>& ctx, const T* x, const T* y, const T* dy, T* dx) {
-    if (dx) Kernels::backward(ctx.threads, ctx.batch * In::size, x, y, dy, dx);
-  }
-};
-
-struct relu_kernels {
-  static constexpr const char* name = "ReLU";
-  template <class T>
-  static void forward(std::size_t threads, std::size_t count, const T* x, T* y) {
-    backend::cpu::relu_forward(threads, count, x, y);
-  }
-  template <class T>
-  static void backward(std::size_t threads, std::size_t count, const T*, const T* y, const T* dy,
-                       T* dx) {
-    backend::cpu::relu_backward(threads, count, y, dy, dx);
-  }
-};
-
-struct relu6_kernels {
-  static constexpr const char* name = "ReLU6";
-  template <class T>
-  static void forward(std::size_t threads, std::size_t count, const T* x, T* y) {
-    backend::cpu::relu6_forward(threads, count, x, y);
-  }
-  template <class T>
-  static void backward(std::size_t threads, std::size_t count, const T*, const T* y, const T* dy,
-                       T* dx) {
-    backend::cpu::relu6_backward(threads, count, y, dy, dx);
-  }
-};
-
-struct silu_kernels {
-  static constexpr const char* name = "SiLU";
-  template <class T>
-  static void forward(std::size_t threads, std::size_t count, const T* x, T* y) {
-    backend::cpu::silu_forward(threads, count, x, y);
-  }
-  template <class T>
-  static void backward(std::size_t threads, std::size_t count, const T* x, const T*, const T* dy,
-                       T* dx) {
-    backend::cpu::silu_backward(threads, count, x, dy, dx);
-  }
-};
-
-struct sigmoid_kernels {
-  static constexpr const char* name = "Sigmoid";
-  template <class T>
-  static void forward(std::size_t threads, std::size_t count, const T* x, T* y) {
-    backend::cpu::sigmoid_forward(threads, count, x, y);
-  }
-  template <class T>
-  static void backward(std::size_t threads, std::size_t count, const T*, const T* y, const T* dy,
-                       T* dx) {
-    backend::cpu::sigmoid_backward(threads, count, y, dy, dx);
-  }
-};
-
-struct tanh_kernels {
-  static constexpr const char* name = "Tanh";
-  template <class T>
-  static void forward(std::size_t threads, std::size_t count, const T* x, T* y) {
-    backend::cpu::tanh_forward(threads, count, x, y);
-  }
-  template <class T>
-  static void backward(std::size_t threads, std::size_t count, const T*, const T* y, const T* dy,
-                       T* dx) {
-    backend::cpu::tanh_backward(threads, count, y, dy, dx);
+  template <class T, class B>
+  static void backward(const Ctx<T, B>& ctx, const T* x, const T* y, const T* dy, T* dx) {
+    if (dx)
+      kernels<B>::template activation_backward<Function>(ctx.exec, ctx.batch * In::size, x, y, dy,
+                                                         dx);
   }
 };
 
@@ -100,29 +47,29 @@ struct tanh_kernels {
 
 struct ReLU : layer_spec {
   template <class In>
-  using bind = detail::bound_elementwise<detail::relu_kernels, In>;
+  using bind = detail::bound_elementwise<act::relu, In>;
 };
 
 // min(max(x, 0), 6), as nn.ReLU6 (MobileNet).
 struct ReLU6 : layer_spec {
   template <class In>
-  using bind = detail::bound_elementwise<detail::relu6_kernels, In>;
+  using bind = detail::bound_elementwise<act::relu6, In>;
 };
 
 // x * sigmoid(x), as nn.SiLU (EfficientNet's swish).
 struct SiLU : layer_spec {
   template <class In>
-  using bind = detail::bound_elementwise<detail::silu_kernels, In>;
+  using bind = detail::bound_elementwise<act::silu, In>;
 };
 
 struct Sigmoid : layer_spec {
   template <class In>
-  using bind = detail::bound_elementwise<detail::sigmoid_kernels, In>;
+  using bind = detail::bound_elementwise<act::sigmoid, In>;
 };
 
 struct Tanh : layer_spec {
   template <class In>
-  using bind = detail::bound_elementwise<detail::tanh_kernels, In>;
+  using bind = detail::bound_elementwise<act::tanh, In>;
 };
 
 // nn.Softmax(dim=1) on flat features: turns logits into probabilities for inference. Training
@@ -137,13 +84,13 @@ struct Softmax : layer_spec {
     using output_shape = In;
     static std::string describe() { return "Softmax"; }
 
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-      backend::cpu::softmax_forward(ctx.threads, ctx.batch, In::size, x, y);
+    template <class T, class B>
+    static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
+      kernels<B>::softmax_forward(ctx.exec, ctx.batch, In::size, x, y);
     }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T*, const T* y, const T* dy, T* dx) {
-      if (dx) backend::cpu::softmax_backward(ctx.threads, ctx.batch, In::size, y, dy, dx);
+    template <class T, class B>
+    static void backward(const Ctx<T, B>& ctx, const T*, const T* y, const T* dy, T* dx) {
+      if (dx) kernels<B>::softmax_backward(ctx.exec, ctx.batch, In::size, y, dy, dx);
     }
   };
 };

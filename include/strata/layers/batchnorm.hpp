@@ -12,9 +12,8 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <utility>
 
-#include "strata/backend/cpu/normalization.hpp"
+#include "strata/backend/geometry.hpp"
 #include "strata/core/layer.hpp"
 
 namespace strata {
@@ -67,9 +66,10 @@ struct BatchNorm2d : layer_spec {
     static_assert(ImageShape<In> || FlatShape<In>,
                   "BatchNorm2d: input must be an image Shape<C, H, W> or flat Shape<C>");
     static constexpr std::size_t channels = In::dims[0];
-    static constexpr backend::cpu::NormGeometry geometry{channels, In::size / channels};
+    static constexpr backend::NormGeometry geometry{channels, In::size / channels};
 
     using input_shape = In;
+    using needs = kernel_ops<op::batchnorm>;
     using output_shape = In;
     static constexpr std::array<ParamSpec, 2> params{
         {{"weight", {channels}, 1}, {"bias", {channels}, 1}}};
@@ -81,7 +81,10 @@ struct BatchNorm2d : layer_spec {
     // whatever the batch; saved holds saved_per_sample * batch >= 3C of them, so they live at
     // its start.
     static constexpr std::size_t saved_per_sample = backend::batchnorm_saved_rows * channels;
-    static constexpr std::size_t scratch_size(std::size_t, std::size_t) { return 0; }
+    template <class B>
+    static constexpr std::size_t scratch_size(std::size_t, std::size_t) {
+      return 0;
+    }
 
     static std::string describe() {
       return std::string(ImageShape<In> ? "BatchNorm2d(" : "BatchNorm1d(") +
@@ -98,8 +101,8 @@ struct BatchNorm2d : layer_spec {
       }
     }
 
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+    template <class T, class B>
+    static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
       const T* gamma = ctx.params;            // [C]
       const T* beta = ctx.params + channels;  // [C]
       if constexpr (geometry.plane == 1)
@@ -109,29 +112,19 @@ struct BatchNorm2d : layer_spec {
               ": training needs more than one value per channel, got a batch of 1 (as "
               "PyTorch's BatchNorm1d); train with a batch of 2 or more, or call eval()");
       if (ctx.training)
-        backend::cpu::batchnorm_forward_train<geometry>(ctx.threads, ctx.batch, x, y, gamma, beta,
-                                                        ctx.buffers, ctx.buffers + channels,
-                                                        ctx.saved, eps, momentum);
+        kernels<B>::template batchnorm_forward_train<geometry>(
+            ctx.exec, ctx.batch, x, y, gamma, beta, ctx.buffers, ctx.saved, eps, momentum);
       else
-        backend::cpu::batchnorm_forward_eval<geometry>(ctx.threads, ctx.batch, x, y, gamma, beta,
-                                                       static_cast<const T*>(ctx.buffers),
-                                                       ctx.buffers + channels, eps);
+        kernels<B>::template batchnorm_forward_eval<geometry>(
+            ctx.exec, ctx.batch, x, y, gamma, beta, static_cast<const T*>(ctx.buffers), eps);
     }
 
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
+    template <class T, class B>
+    static void backward(const Ctx<T, B>& ctx, const T* x, const T*, const T* dy, T* dx) {
       const T* saved = ctx.saved;      // [3, C]: batch mean hi, lo, 1/std
       const T* running = ctx.buffers;  // [2, C]: running mean, variance
-      const bool training = ctx.training;
-      backend::cpu::batchnorm_backward<geometry>(
-          ctx.threads, ctx.batch, training, x, dy, dx, ctx.params, ctx.grads, ctx.grads + channels,
-          [&](std::size_t c) {
-            if (training)
-              return std::pair{double(saved[c]) + double(saved[channels + c]),
-                               double(saved[2 * channels + c])};
-            return std::pair{double(running[c]),
-                             1.0 / std::sqrt(double(running[channels + c]) + eps)};
-          });
+      kernels<B>::template batchnorm_backward<geometry>(
+          ctx.exec, ctx.batch, ctx.training, x, dy, dx, ctx.params, ctx.grads, saved, running, eps);
     }
   };
 };

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "strata/backend/cpu/conv.hpp"
+#include "strata/backend/geometry.hpp"
 #include "strata/core/layer.hpp"
 #include "strata/core/options.hpp"
 
@@ -46,7 +46,7 @@ struct Conv2d : layer_spec {
                                  in_w + 2 * padding.w >= dilation.w * (kernel.w - 1) + 1;
     static_assert(fits, "Conv2d: the kernel is larger than the padded input");
 
-    static constexpr backend::cpu::ConvGeometry geometry{
+    static constexpr backend::ConvGeometry geometry{
         in_c,     in_h,     in_w,      OutChannels, fits ? kernel.h : 1, fits ? kernel.w : 1,
         stride.h, stride.w, padding.h, padding.w,   dilation.h,          dilation.w,
         groups,   has_bias};
@@ -70,8 +70,10 @@ struct Conv2d : layer_spec {
     static constexpr std::size_t parameter_count = total_size(params);
     static constexpr std::size_t macs = weight_size * geometry.out_pixels();
     static constexpr std::size_t saved_per_sample = 0;
-    static constexpr std::size_t scratch_size(std::size_t, std::size_t threads) {
-      return backend::cpu::conv_scratch_size<geometry>(threads);
+    using needs = kernel_ops<op::conv2d>;
+    template <class B>
+    static constexpr std::size_t scratch_size(std::size_t batch, std::size_t workers) {
+      return kernels<B>::template conv2d_scratch_size<geometry>(batch, workers);
     }
 
     static std::string describe() {
@@ -98,13 +100,15 @@ struct Conv2d : layer_spec {
       for (std::size_t i = 0; i < parameter_count; ++i) p[i] = static_cast<T>(uniform(rng));
     }
 
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-      backend::cpu::conv2d_forward<geometry>(ctx, x, y);
+    template <class T, class B>
+    static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
+      kernels<B>::template conv2d_forward<geometry>(ctx.exec, ctx.batch, ctx.params, x, y,
+                                                    ctx.scratch);
     }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
-      backend::cpu::conv2d_backward<geometry>(ctx, x, dy, dx);
+    template <class T, class B>
+    static void backward(const Ctx<T, B>& ctx, const T* x, const T*, const T* dy, T* dx) {
+      kernels<B>::template conv2d_backward<geometry>(ctx.exec, ctx.batch, ctx.params, x, dy, dx,
+                                                     ctx.grads, ctx.scratch);
     }
   };
 };

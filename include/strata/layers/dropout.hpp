@@ -6,7 +6,6 @@
 
 #include <string>
 
-#include "strata/backend/cpu/elementwise.hpp"
 #include "strata/core/layer.hpp"
 
 namespace strata {
@@ -20,32 +19,30 @@ struct Dropout : layer_spec {
   struct bind : stateless_layer {
     using input_shape = In;
     using output_shape = In;
+    using needs = kernel_ops<op::random_mask>;
     // The scaled keep-mask of the last training forward: 0 or 1/(1-p) per element.
     static constexpr std::size_t saved_per_sample = In::size;
     static std::string describe() { return "Dropout(" + std::to_string(Percent) + "%)"; }
 
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+    template <class T, class B>
+    static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
       const std::size_t count = ctx.batch * In::size;
       if (!ctx.training || Percent == 0) {
-        backend::cpu::copy(ctx.threads, count, x, y);
+        kernels<B>::copy(ctx.exec, count, x, y);
         return;
       }
-      // Drawn on one thread: a single generator keeps runs reproducible for a given seed.
-      const T keep_scale = static_cast<T>(1.0 / (1.0 - probability));
-      const auto threshold = static_cast<Rng::result_type>(probability * 18446744073709551616.0);
-      for (std::size_t i = 0; i < count; ++i)
-        ctx.saved[i] = (*ctx.rng)() >= threshold ? keep_scale : T(0);
-      backend::cpu::multiply(ctx.threads, count, x, ctx.saved, y);
+      const auto keep_scale = static_cast<T>(1.0 / (1.0 - probability));
+      kernels<B>::random_mask(ctx.exec, *ctx.rng, count, probability, keep_scale, ctx.saved);
+      kernels<B>::multiply(ctx.exec, count, x, ctx.saved, y);
     }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T*, const T*, const T* dy, T* dx) {
+    template <class T, class B>
+    static void backward(const Ctx<T, B>& ctx, const T*, const T*, const T* dy, T* dx) {
       if (!dx) return;
       const std::size_t count = ctx.batch * In::size;
       if (!ctx.training || Percent == 0)
-        backend::cpu::copy(ctx.threads, count, dy, dx);
+        kernels<B>::copy(ctx.exec, count, dy, dx);
       else
-        backend::cpu::multiply(ctx.threads, count, dy, static_cast<const T*>(ctx.saved), dx);
+        kernels<B>::multiply(ctx.exec, count, dy, static_cast<const T*>(ctx.saved), dx);
     }
   };
 };

@@ -3,7 +3,6 @@
 
 #include <string>
 
-#include "strata/backend/cpu/elementwise.hpp"
 #include "strata/core/layer.hpp"
 
 namespace strata {
@@ -15,13 +14,13 @@ struct Flatten : layer_spec {
     using output_shape = Shape<In::size>;
     static std::string describe() { return "Flatten"; }
 
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-      backend::cpu::copy(ctx.threads, ctx.batch * In::size, x, y);
+    template <class T, class B>
+    static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
+      kernels<B>::copy(ctx.exec, ctx.batch * In::size, x, y);
     }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T*, const T*, const T* dy, T* dx) {
-      if (dx) backend::cpu::copy(ctx.threads, ctx.batch * In::size, dy, dx);
+    template <class T, class B>
+    static void backward(const Ctx<T, B>& ctx, const T*, const T*, const T* dy, T* dx) {
+      if (dx) kernels<B>::copy(ctx.exec, ctx.batch * In::size, dy, dx);
     }
   };
 };

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-#include "strata/backend/cpu/gemm.hpp"
+#include "strata/backend/geometry.hpp"
 #include "strata/core/layer.hpp"
 #include "strata/core/options.hpp"
 
@@ -35,10 +35,14 @@ struct Linear : layer_spec {
         return std::array<ParamSpec, 1>{{{"weight", {OutFeatures, in_features}, 2}}};
     }();
     static constexpr std::array<BufferSpec, 0> buffers{};
+    using needs = kernel_ops<op::gemm>;
     static constexpr std::size_t parameter_count = total_size(params);
     static constexpr std::size_t macs = in_features * OutFeatures;
     static constexpr std::size_t saved_per_sample = 0;
-    static constexpr std::size_t scratch_size(std::size_t, std::size_t) { return 0; }
+    template <class B>
+    static constexpr std::size_t scratch_size(std::size_t, std::size_t) {
+      return 0;
+    }
 
     static std::string describe() {
       return "Linear(" + std::to_string(in_features) + "->" + std::to_string(OutFeatures) +
@@ -52,39 +56,34 @@ struct Linear : layer_spec {
       for (std::size_t i = 0; i < parameter_count; ++i) p[i] = static_cast<T>(uniform(rng));
     }
 
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+    template <class T, class B>
+    static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
       const T* weight = ctx.params;
       // y[N, Out] = x[N, In] * W^T
-      backend::cpu::gemm_parallel<T>(
-          ctx.threads, backend::cpu::Op::none, backend::cpu::Op::transpose, ctx.batch, OutFeatures,
-          in_features, T(1), x, in_features, weight, in_features, T(0), y, OutFeatures);
-      if constexpr (has_bias) {
-        const T* bias = weight + OutFeatures * in_features;
-        for (std::size_t n = 0; n < ctx.batch; ++n)
-          for (std::size_t o = 0; o < OutFeatures; ++o) y[n * OutFeatures + o] += bias[o];
-      }
+      kernels<B>::gemm(ctx.exec, backend::Op::none, backend::Op::transpose, ctx.batch, OutFeatures,
+                       in_features, T(1), x, in_features, weight, in_features, T(0), y,
+                       OutFeatures);
+      if constexpr (has_bias)
+        kernels<B>::add_row_bias(ctx.exec, ctx.batch, OutFeatures,
+                                 weight + OutFeatures * in_features, y);
     }
 
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
+    template <class T, class B>
+    static void backward(const Ctx<T, B>& ctx, const T* x, const T*, const T* dy, T* dx) {
       const T* weight = ctx.params;
       // dW[Out, In] = dy^T[Out, N] * x[N, In]
-      backend::cpu::gemm_parallel<T>(ctx.threads, backend::cpu::Op::transpose,
-                                     backend::cpu::Op::none, OutFeatures, in_features, ctx.batch,
-                                     T(1), dy, OutFeatures, x, in_features, T(0), ctx.grads,
-                                     in_features);
-      if constexpr (has_bias) {
-        T* dbias = ctx.grads + OutFeatures * in_features;  // [Out]
-        std::fill_n(dbias, OutFeatures, T(0));
-        for (std::size_t n = 0; n < ctx.batch; ++n)
-          for (std::size_t o = 0; o < OutFeatures; ++o) dbias[o] += dy[n * OutFeatures + o];
-      }
+      kernels<B>::gemm(ctx.exec, backend::Op::transpose, backend::Op::none, OutFeatures,
+                       in_features, ctx.batch, T(1), dy, OutFeatures, x, in_features, T(0),
+                       ctx.grads, in_features);
+      // dbias[Out] = sum over the batch of dy
+      if constexpr (has_bias)
+        kernels<B>::sum_rows(ctx.exec, ctx.batch, OutFeatures, dy,
+                             ctx.grads + OutFeatures * in_features);
       // dx[N, In] = dy[N, Out] * W[Out, In]
       if (dx)
-        backend::cpu::gemm_parallel<T>(ctx.threads, backend::cpu::Op::none, backend::cpu::Op::none,
-                                       ctx.batch, in_features, OutFeatures, T(1), dy, OutFeatures,
-                                       weight, in_features, T(0), dx, in_features);
+        kernels<B>::gemm(ctx.exec, backend::Op::none, backend::Op::none, ctx.batch, in_features,
+                         OutFeatures, T(1), dy, OutFeatures, weight, in_features, T(0), dx,
+                         in_features);
     }
   };
 };

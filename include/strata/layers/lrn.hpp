@@ -11,7 +11,7 @@
 #include <ratio>
 #include <string>
 
-#include "strata/backend/cpu/normalization.hpp"
+#include "strata/backend/geometry.hpp"
 #include "strata/core/layer.hpp"
 
 namespace strata {
@@ -29,16 +29,17 @@ struct LocalResponseNorm : layer_spec {
   static_assert(Size > 0, "LocalResponseNorm: the window size must be positive");
   static_assert(detail::is_ratio_v<Alpha> && detail::is_ratio_v<Beta> && detail::is_ratio_v<K>,
                 "LocalResponseNorm: Alpha, Beta and K must be std::ratio<Num, Den>");
-  static constexpr backend::cpu::LrnConstants constants{
-      Size, double(Alpha::num) / double(Alpha::den), double(Beta::num) / double(Beta::den),
-      double(K::num) / double(K::den)};
+  static constexpr backend::LrnConstants constants{Size, double(Alpha::num) / double(Alpha::den),
+                                                   double(Beta::num) / double(Beta::den),
+                                                   double(K::num) / double(K::den)};
 
   template <class In>
   struct bind : stateless_layer {
     static_assert(ImageShape<In>, "LocalResponseNorm: input must be an image Shape<C, H, W>");
-    static constexpr backend::cpu::NormGeometry geometry{
-        In::dims[0], ImageShape<In> ? In::dims[1] * In::dims[2] : 1};
+    static constexpr backend::NormGeometry geometry{In::dims[0],
+                                                    ImageShape<In> ? In::dims[1] * In::dims[2] : 1};
     using input_shape = In;
+    using needs = kernel_ops<op::lrn>;
     using output_shape = In;
     // The denominator base d per element: backward needs it for every channel it touches.
     static constexpr std::size_t saved_per_sample = In::size;
@@ -49,15 +50,15 @@ struct LocalResponseNorm : layer_spec {
              std::to_string(constants.k) + ")";
     }
 
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-      backend::cpu::lrn_forward<geometry>(ctx.threads, ctx.batch, constants, x, y, ctx.saved);
+    template <class T, class B>
+    static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
+      kernels<B>::template lrn_forward<geometry>(ctx.exec, ctx.batch, constants, x, y, ctx.saved);
     }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T* x, const T* y, const T* dy, T* dx) {
+    template <class T, class B>
+    static void backward(const Ctx<T, B>& ctx, const T* x, const T* y, const T* dy, T* dx) {
       if (dx)
-        backend::cpu::lrn_backward<geometry>(ctx.threads, ctx.batch, constants, x, y, dy,
-                                             static_cast<const T*>(ctx.saved), dx);
+        kernels<B>::template lrn_backward<geometry>(ctx.exec, ctx.batch, constants, x, y, dy,
+                                                    static_cast<const T*>(ctx.saved), dx);
     }
   };
 };

@@ -6,8 +6,9 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
-#include "strata/backend/cpu/pool.hpp"
+#include "strata/backend/geometry.hpp"
 #include "strata/core/layer.hpp"
 #include "strata/core/options.hpp"
 
@@ -41,7 +42,7 @@ struct pool_spec : layer_spec {
     static constexpr std::size_t w = ImageShape<In> ? In::dims[2] : kernel.w;
     static constexpr bool fits = h + 2 * padding.h >= kernel.h && w + 2 * padding.w >= kernel.w;
     static_assert(fits, "pooling: the window is larger than the padded input");
-    static constexpr backend::cpu::PoolGeometry value{
+    static constexpr backend::PoolGeometry value{
         c,        fits ? h : kernel.h, fits ? w : kernel.w, kernel.h, kernel.w, stride.h,
         stride.w, padding.h,           padding.w,           ceil_mode};
   };
@@ -59,26 +60,61 @@ struct pool_spec : layer_spec {
 
 namespace detail {
 
-// The bound layer of a pooling spec; Kernels holds the backend's forward and backward.
-template <class Spec, class In, class Kernels>
+// How a pooling window is reduced: the kernel family, the state a training forward keeps per
+// sample for the backward, and the calls into the backend.
+struct max_window {
+  static constexpr std::string_view name = "MaxPool2d";
+  using needs = kernel_ops<op::max_pool>;
+  template <backend::PoolGeometry G>
+  static constexpr std::size_t saved_per_sample = backend::max_pool_saved_per_sample<G>();
+  template <backend::PoolGeometry G, class B, class T>
+  static void forward(const exec_t<B>& exec, std::size_t batch, const T* x, T* y, T* saved) {
+    kernels<B>::template max_pool_forward<G>(exec, batch, x, y, saved);
+  }
+  template <backend::PoolGeometry G, class B, class T>
+  static void backward(const exec_t<B>& exec, std::size_t batch, const T* x, const T* saved,
+                       const T* dy, T* dx) {
+    kernels<B>::template max_pool_backward<G>(exec, batch, x, saved, dy, dx);
+  }
+};
+
+struct average_window {
+  static constexpr std::string_view name = "AvgPool2d";
+  using needs = kernel_ops<op::avg_pool>;
+  template <backend::PoolGeometry G>
+  static constexpr std::size_t saved_per_sample = 0;
+  template <backend::PoolGeometry G, class B, class T>
+  static void forward(const exec_t<B>& exec, std::size_t batch, const T* x, T* y, T*) {
+    kernels<B>::template avg_pool_forward<G>(exec, batch, x, y);
+  }
+  template <backend::PoolGeometry G, class B, class T>
+  static void backward(const exec_t<B>& exec, std::size_t batch, const T*, const T*, const T* dy,
+                       T* dx) {
+    kernels<B>::template avg_pool_backward<G>(exec, batch, dy, dx);
+  }
+};
+
+// The bound layer of a pooling spec, its window reduced as Window says.
+template <class Spec, class In, class Window>
 struct bound_pool : stateless_layer {
-  static constexpr backend::cpu::PoolGeometry geometry = Spec::template geometry_of<In>::value;
+  static constexpr backend::PoolGeometry geometry = Spec::template geometry_of<In>::value;
   using input_shape = In;
   using output_shape =
       image_layer_output<In, Shape<geometry.channels, geometry.out_height(), geometry.out_width()>>;
-  static constexpr std::size_t saved_per_sample = Kernels::template saved_per_sample<geometry>;
-  static std::string describe() { return Spec::describe_pool(Kernels::name); }
+  using needs = typename Window::needs;
+  static constexpr std::size_t saved_per_sample = Window::template saved_per_sample<geometry>;
+  static std::string describe() { return Spec::describe_pool(Window::name); }
 
-  template <class T>
-  static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-    Kernels::template forward<geometry>(ctx.threads, ctx.batch, x, y,
-                                        ctx.training ? ctx.saved : nullptr);
+  template <class T, class B>
+  static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
+    Window::template forward<geometry, B>(ctx.exec, ctx.batch, x, y,
+                                          ctx.training ? ctx.saved : nullptr);
   }
-  template <class T>
-  static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
+  template <class T, class B>
+  static void backward(const Ctx<T, B>& ctx, const T* x, const T*, const T* dy, T* dx) {
     if (dx)
-      Kernels::template backward<geometry>(ctx.threads, ctx.batch, x,
-                                           ctx.training ? ctx.saved : nullptr, dy, dx);
+      Window::template backward<geometry, B>(ctx.exec, ctx.batch, x,
+                                             ctx.training ? ctx.saved : nullptr, dy, dx);
   }
 };
 
@@ -87,13 +123,13 @@ struct bound_pool : stateless_layer {
 template <auto KernelSize, class... Options>
 struct MaxPool2d : detail::pool_spec<MaxPool2d<KernelSize, Options...>, KernelSize, Options...> {
   template <class In>
-  using bind = detail::bound_pool<MaxPool2d, In, backend::cpu::MaxPoolKernels>;
+  using bind = detail::bound_pool<MaxPool2d, In, detail::max_window>;
 };
 
 template <auto KernelSize, class... Options>
 struct AvgPool2d : detail::pool_spec<AvgPool2d<KernelSize, Options...>, KernelSize, Options...> {
   template <class In>
-  using bind = detail::bound_pool<AvgPool2d, In, backend::cpu::AvgPoolKernels>;
+  using bind = detail::bound_pool<AvgPool2d, In, detail::average_window>;
 };
 
 struct GlobalAvgPool : layer_spec {
@@ -104,12 +140,12 @@ struct GlobalAvgPool : layer_spec {
     static constexpr std::size_t h = ImageShape<In> ? In::dims[1] : 1;
     static constexpr std::size_t w = ImageShape<In> ? In::dims[2] : 1;
     // A window covering the whole plane is exactly the adaptive average to size 1.
-    static constexpr backend::cpu::PoolGeometry value{c, h, w, h, w, 1, 1, 0, 0, false};
+    static constexpr backend::PoolGeometry value{c, h, w, h, w, 1, 1, 0, 0, false};
   };
   static std::string describe_pool(std::string_view) { return "GlobalAvgPool"; }
 
   template <class In>
-  using bind = detail::bound_pool<GlobalAvgPool, In, backend::cpu::AvgPoolKernels>;
+  using bind = detail::bound_pool<GlobalAvgPool, In, detail::average_window>;
 };
 
 // AdaptiveAvgPool2d<OutH, OutW = OutH>: [C, H, W] -> [C, OutH, OutW], as
@@ -121,23 +157,24 @@ struct AdaptiveAvgPool2d : layer_spec {
   template <class In>
   struct bind : stateless_layer {
     static_assert(ImageShape<In>, "AdaptiveAvgPool2d: input must be an image Shape<C, H, W>");
-    static constexpr backend::cpu::AdaptivePoolGeometry geometry{
+    static constexpr backend::AdaptivePoolGeometry geometry{
         ImageShape<In> ? In::dims[0] : 1, ImageShape<In> ? In::dims[1] : 1,
         ImageShape<In> ? In::dims[2] : 1, OutH, OutW};
     using input_shape = In;
     using output_shape = image_layer_output<In, Shape<geometry.channels, OutH, OutW>>;
+    using needs = kernel_ops<op::adaptive_avg_pool>;
     static std::string describe() {
       return "AdaptiveAvgPool2d(" + std::to_string(OutH) + "x" + std::to_string(OutW) + ")";
     }
 
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
-      backend::cpu::AdaptiveAvgPoolKernels::forward<geometry>(ctx.threads, ctx.batch, x, y);
+    template <class T, class B>
+    static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
+      kernels<B>::template adaptive_avg_pool_forward<geometry>(ctx.exec, ctx.batch, x, y);
     }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T* x, const T*, const T* dy, T* dx) {
+    template <class T, class B>
+    static void backward(const Ctx<T, B>& ctx, const T*, const T*, const T* dy, T* dx) {
       if (dx)
-        backend::cpu::AdaptiveAvgPoolKernels::backward<geometry>(ctx.threads, ctx.batch, x, dy, dx);
+        kernels<B>::template adaptive_avg_pool_backward<geometry>(ctx.exec, ctx.batch, dy, dx);
     }
   };
 };

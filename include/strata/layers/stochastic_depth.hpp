@@ -10,7 +10,6 @@
 
 #include <string>
 
-#include "strata/backend/cpu/elementwise.hpp"
 #include "strata/core/layer.hpp"
 
 namespace strata {
@@ -25,42 +24,39 @@ struct StochasticDepth : layer_spec {
   struct bind : stateless_layer {
     using input_shape = In;
     using output_shape = In;
+    using needs = kernel_ops<op::random_mask>;
     // One factor per sample from the last training forward: 0 or 1/(1-p).
     static constexpr std::size_t saved_per_sample = 1;
     static std::string describe() {
       return "StochasticDepth(" + std::to_string(Num) + "/" + std::to_string(Den) + ", row)";
     }
 
-    template <class T>
-    static void forward(const Ctx<T>& ctx, const T* x, T* y) {
+    template <class T, class B>
+    static void forward(const Ctx<T, B>& ctx, const T* x, T* y) {
       if (!ctx.training || Num == 0) {
-        backend::cpu::copy(ctx.threads, ctx.batch * In::size, x, y);
+        kernels<B>::copy(ctx.exec, ctx.batch * In::size, x, y);
         return;
       }
-      const T keep_scale = static_cast<T>(1.0 / (1.0 - probability));
-      const auto threshold = static_cast<Rng::result_type>(probability * 18446744073709551616.0);
-      for (std::size_t n = 0; n < ctx.batch; ++n)
-        ctx.saved[n] = (*ctx.rng)() >= threshold ? keep_scale : T(0);
+      const auto keep_scale = static_cast<T>(1.0 / (1.0 - probability));
+      kernels<B>::random_mask(ctx.exec, *ctx.rng, ctx.batch, probability, keep_scale, ctx.saved);
       scale_rows(ctx, x, y);
     }
-    template <class T>
-    static void backward(const Ctx<T>& ctx, const T*, const T*, const T* dy, T* dx) {
+    template <class T, class B>
+    static void backward(const Ctx<T, B>& ctx, const T*, const T*, const T* dy, T* dx) {
       if (!dx) return;
       if (!ctx.training || Num == 0)
-        backend::cpu::copy(ctx.threads, ctx.batch * In::size, dy, dx);
+        kernels<B>::copy(ctx.exec, ctx.batch * In::size, dy, dx);
       else
         scale_rows(ctx, dy, dx);  // the same linear map: its own adjoint
     }
 
    private:
-    template <class T>
-    static void scale_rows(const Ctx<T>& ctx, const T* from, T* to) {
-      for (std::size_t n = 0; n < ctx.batch; ++n) {
-        const T factor = ctx.saved[n];
-        const T* in = from + n * In::size;
-        T* out = to + n * In::size;
-        for (std::size_t i = 0; i < In::size; ++i) out[i] = in[i] * factor;
-      }
+    // to[n, :] = from[n, :] * factor[n]
+    template <class T, class B>
+    static void scale_rows(const Ctx<T, B>& ctx, const T* from, T* to) {
+      kernels<B>::scale_planes(ctx.exec, ctx.batch, In::size, from,
+                               static_cast<const T*>(ctx.saved), static_cast<const T*>(nullptr),
+                               to);
     }
   };
 };

@@ -24,12 +24,12 @@ namespace strata::models {
 template <std::size_t Classes = 1000, class In = Input<3, 299, 299>, bool AuxLogits = false>
 using InceptionV3 = SequentialOf<
     LayerList<In,                                                     //
-              NamedBasicConv2d<"Conv2d_1a_3x3", 32, 3, Stride<2>>,    // 32x149x149
-              NamedBasicConv2d<"Conv2d_2a_3x3", 32, 3>,               // 32x147x147
-              NamedBasicConv2d<"Conv2d_2b_3x3", 64, 3, Pad<1>>,       // 64x147x147
+              Named<"Conv2d_1a_3x3", BasicConv2d<32, 3, Stride<2>>>,  // 32x149x149
+              Named<"Conv2d_2a_3x3", BasicConv2d<32, 3>>,             // 32x147x147
+              Named<"Conv2d_2b_3x3", BasicConv2d<64, 3, Pad<1>>>,     // 64x147x147
               MaxPool2d<3, Stride<2>>,                                // maxpool1, 64x73x73
-              NamedBasicConv2d<"Conv2d_3b_1x1", 80, 1>,               // 80x73x73
-              NamedBasicConv2d<"Conv2d_4a_3x3", 192, 3>,              // 192x71x71
+              Named<"Conv2d_3b_1x1", BasicConv2d<80, 1>>,             // 80x73x73
+              Named<"Conv2d_4a_3x3", BasicConv2d<192, 3>>,            // 192x71x71
               MaxPool2d<3, Stride<2>>,                                // maxpool2, 192x35x35
               Named<"Mixed_5b", InceptionA<64, 48, 64, 64, 96, 32>>,  // 256x35x35
               Named<"Mixed_5c", InceptionA<64, 48, 64, 64, 96, 64>>,  // 288x35x35

@@ -12,26 +12,18 @@
 #include <tuple>
 #include <vector>
 
-#include "strata/backend/cpu/elementwise.hpp"
-#include "strata/backend/cpu/memory.hpp"
-#include "strata/backend/cpu/parallel.hpp"
+#include "strata/backend/default.hpp"
+#include "strata/backend/kernels.hpp"
 #include "strata/containers/sequential.hpp"
 #include "strata/core/layer.hpp"
+#include "strata/runtime/context.hpp"
 #include "strata/train/loss.hpp"
 
 namespace strata {
 
-// Backend tags: Model<Net, cpu>.
-struct cpu {};
-
 struct seed {
   std::uint64_t value = 0;
 };
-
-// Number of threads strata's CPU kernels use (default: OpenMP's, usually one per core).
-inline void set_threads(std::size_t threads) {
-  backend::cpu::set_threads(threads);
-}
 
 // One trainable tensor of a model, named as in PyTorch's state_dict.
 struct Parameter {
@@ -56,18 +48,64 @@ struct Buffer {
   std::size_t size = 0;
 };
 
-// Reached only when no backend specialisation matches: a mistake, reported in words.
-template <class Net, class Backend = cpu>
+namespace detail {
+
+// Fails, naming the layer, the backend and the kernel family the backend lacks.
+template <class Layer, class Backend, class MissingFamily>
+struct backend_lacks_kernel {
+  static_assert(always_false<Layer>,
+                "Model<Net, Backend>: a layer of the network needs a kernel family that the "
+                "backend does not provide (the layer, the backend and the family are the "
+                "arguments of backend_lacks_kernel above)");
+  // Reported above; true keeps the caller's assertion from repeating it.
+  static constexpr bool value = true;
+};
+
+// Reports the first top-level layer of Net that Backend cannot run (a container names the
+// block that holds the layer).
+template <class Net, class Backend, std::size_t I = 0>
+constexpr bool report_missing_kernel() {
+  if constexpr (I == Net::layer_count) {
+    return true;
+  } else {
+    using layer = typename Net::template layer<I>;
+    if constexpr (RunsOn<layer, Backend>)
+      return report_missing_kernel<Net, Backend, I + 1>();
+    else
+      return backend_lacks_kernel<layer, Backend, missing_kernel_t<layer, Backend>>::value;
+  }
+}
+
+struct no_error {
+  static constexpr bool value = true;
+};
+template <class Net, class Backend>
+struct missing_kernel_report {
+  static constexpr bool value = report_missing_kernel<Net, Backend>();
+};
+
+}  // namespace detail
+
+// Reached only when no specialisation below matches: a mistake, reported in words.
+template <class Net, class Backend = default_backend>
 class Model {
   static_assert(Network<Net>,
                 "Model<Net>: Net must be a network, Sequential<Input<C, H, W>, layers...>; a "
                 "Sequential without Input is a block, usable only inside a network");
-  static_assert(!Network<Net>, "Model<Net, Backend>: unknown backend; use strata::cpu");
+  static_assert(!Network<Net> || KnownBackend<Backend>,
+                "Model<Net, Backend>: unknown backend; use strata::cpu (strata/strata.hpp "
+                "includes it) or include the backend's header, strata/backend/<name>/kernels.hpp");
+  static_assert(std::conditional_t < !Network<Net> || !KnownBackend<Backend>, detail::no_error,
+                detail::missing_kernel_report < Net, Backend >> ::value);
 };
 
-template <Network Net>
-class Model<Net, cpu> {
+template <Network Net, KnownBackend Backend>
+requires RunsOn<Net, Backend>
+class Model<Net, Backend> {
+  using ops = kernels<Backend>;
+
  public:
+  using backend = Backend;
   using network = Net;
   using input_shape = typename Net::input_shape;
   using output_shape = typename Net::output_shape;
@@ -75,8 +113,16 @@ class Model<Net, cpu> {
   static constexpr std::size_t buffer_size = total_size(Net::buffers);
 
   explicit Model(seed s = {})
-      : params_(parameter_count), grads_(parameter_count), buffers_(buffer_size), rng_(s.value) {
-    Net::init(params_.data(), buffers_.data(), rng_);
+      : params_(parameter_count),
+        grads_(parameter_count),
+        buffers_(buffer_size),
+        rng_(s.value),
+        exec_(ops::make_exec()) {
+    // Initialised on the host, where the layers' init runs, then moved to the backend.
+    std::vector<float> host_params(parameter_count), host_buffers(buffer_size);
+    Net::init(host_params.data(), host_buffers.data(), rng_);
+    write_parameters(host_params);
+    write_buffers(host_buffers);
     std::size_t offset = 0;
     for (const ParamSpec& spec : Net::params) {
       parameters_.push_back({spec.name.view(), spec.dims, spec.rank, params_.data() + offset,
@@ -103,10 +149,10 @@ class Model<Net, cpu> {
                                   " values, not a positive multiple of the sample size " +
                                   input_shape::str() + " = " + std::to_string(input_shape::size));
     const std::size_t batch = input.size() / input_shape::size;
-    const backend::cpu::DenormalsFlushed flushed;
+    [[maybe_unused]] const typename ops::pass_scope scope;
     reserve(batch);
     batch_ = batch;
-    backend::cpu::copy(threads_, input.size(), input.data(), input_data());
+    ops::upload(exec_, input.size(), input.data(), input_data());
     // The backward of this pass runs in the same mode, whatever train()/eval() does meanwhile.
     pass_training_ = training_;
     // Counted before the pass: if it throws, no earlier output's loss matches what is left.
@@ -151,6 +197,18 @@ class Model<Net, cpu> {
   std::span<float> gradient_data() { return {grads_.data(), parameter_count}; }
   std::span<float> buffer_data() { return {buffers_.data(), buffer_size}; }
 
+  // Copies of the parameters, their gradients and the buffers on the host, in Net::params and
+  // Net::buffers order, whatever memory the backend keeps them in; and the way back. A model's
+  // state moves between backends as read_parameters() of one into write_parameters() of the
+  // other.
+  std::vector<float> read_parameters() const { return read(params_, parameter_count); }
+  std::vector<float> read_gradients() const { return read(grads_, parameter_count); }
+  std::vector<float> read_buffers() const { return read(buffers_, buffer_size); }
+  void write_parameters(std::span<const float> host) {
+    write(host, params_, parameter_count, "parameters");
+  }
+  void write_buffers(std::span<const float> host) { write(host, buffers_, buffer_size, "buffers"); }
+
   // The output of layer I of the last forward, [batch, shape of layer I].
   template <std::size_t I>
   std::span<const float> activation() const {
@@ -165,10 +223,25 @@ class Model<Net, cpu> {
   }
 
   std::size_t batch() const { return batch_; }
-  std::size_t threads() const { return threads_; }
+  std::size_t threads() const { return ops::workers(exec_); }
   Rng& rng() { return rng_; }
 
  private:
+  using storage = typename ops::template buffer<float>;
+
+  std::vector<float> read(const storage& from, std::size_t count) const {
+    std::vector<float> host(count);
+    ops::download(exec_, count, from.data(), host.data());
+    return host;
+  }
+  void write(std::span<const float> host, storage& to, std::size_t count, const char* what) {
+    if (host.size() != count)
+      throw std::invalid_argument("Model::write_" + std::string(what) + ": got " +
+                                  std::to_string(host.size()) + " values, the network has " +
+                                  std::to_string(count));
+    ops::upload(exec_, count, host.data(), to.data());
+  }
+
   void backward_into(const Loss& loss, float* input_gradient) {
     if (batch_ == 0 || loss.gradient != output_grad())
       throw std::logic_error(
@@ -178,21 +251,21 @@ class Model<Net, cpu> {
           "Model::backward: the loss was computed from an earlier forward's output (generation " +
           std::to_string(loss.generation) + "; the last forward is " + std::to_string(generation_) +
           "); call backward before the next forward, or compute the loss again");
-    const backend::cpu::DenormalsFlushed flushed;
+    [[maybe_unused]] const typename ops::pass_scope scope;
     Net::backward(context(), input_data(), output_data(), output_grad(), input_gradient);
   }
 
   // Arena layout: input | output | output gradient | saved state | scratch.
   void reserve(std::size_t batch) {
-    const std::size_t threads = backend::cpu::max_threads();
-    if (batch <= capacity_ && threads == threads_) return;
+    const exec_t<Backend> exec = ops::make_exec();
+    if (batch <= capacity_ && ops::workers(exec) == ops::workers(exec_)) return;
     capacity_ = std::max(batch, capacity_);
-    threads_ = threads;
+    exec_ = exec;
     input_size_ = capacity_ * input_shape::size;
     output_size_ = capacity_ * output_shape::size;
     saved_size_ = capacity_ * Net::saved_per_sample;
     arena_.resize(input_size_ + 2 * output_size_ + saved_size_ +
-                  Net::scratch_size(capacity_, threads_));
+                  Net::template scratch_size<Backend>(capacity_, ops::workers(exec_)));
   }
   template <class... Sites>
   auto outputs_at(site_list<Sites...>) {
@@ -205,16 +278,13 @@ class Model<Net, cpu> {
     return saved_data() + Site::offset * batch_;
   }
 
-  Ctx<float> context() {
-    return {.params = params_.data(),
-            .grads = grads_.data(),
-            .saved = saved_data(),
-            .scratch = saved_data() + saved_size_,
-            .buffers = buffers_.data(),
-            .batch = batch_,
-            .threads = threads_,
-            .training = pass_training_,
-            .rng = &rng_};
+  Ctx<float, Backend> context() {
+    return make_context<Backend>(LayerMemory<float>{.params = params_.data(),
+                                                    .grads = grads_.data(),
+                                                    .saved = saved_data(),
+                                                    .scratch = saved_data() + saved_size_,
+                                                    .buffers = buffers_.data()},
+                                 batch_, exec_, pass_training_, &rng_);
   }
   float* input_data() { return arena_.data(); }
   float* output_data() { return arena_.data() + input_size_; }
@@ -223,11 +293,12 @@ class Model<Net, cpu> {
   float* saved_data() { return output_grad() + output_size_; }
   const float* saved_data() const { return arena_.data() + input_size_ + 2 * output_size_; }
 
-  backend::cpu::AlignedBuffer<float> params_, grads_, buffers_, arena_;
+  storage params_, grads_, buffers_, arena_;
   std::vector<Parameter> parameters_;
   std::vector<Buffer> buffer_refs_;
   Rng rng_;
-  std::size_t capacity_ = 0, batch_ = 0, threads_ = 0;
+  exec_t<Backend> exec_;
+  std::size_t capacity_ = 0, batch_ = 0;
   std::uint64_t generation_ = 0;
   std::size_t input_size_ = 0, output_size_ = 0, saved_size_ = 0;
   bool training_ = true, pass_training_ = true;

@@ -12,11 +12,20 @@
 #include "strata/backend/cpu/gemm.hpp"
 #include "strata/backend/cpu/parallel.hpp"
 #include "strata/backend/geometry.hpp"
-#include "strata/core/layer.hpp"
 
 namespace strata::backend::cpu {
 
 using backend::ConvGeometry;
+
+// What one convolution call runs on: the batch, the layer's parameters and gradients
+// ([weight | bias], PyTorch's layout) and conv_scratch_size<G>(threads) elements of scratch.
+template <class T>
+struct ConvCall {
+  std::size_t threads, batch;
+  const T* params;
+  T* grads;
+  T* scratch;
+};
 
 // Along one axis, for kernel offset k (its index times the dilation), the output positions
 // [begin, end) whose input position lies inside the image; the rest read padding.
@@ -154,14 +163,14 @@ void for_each_depthwise_span(Visit&& visit) {
 }
 
 template <ConvGeometry G, class T>
-void depthwise_forward(const Ctx<T>& ctx, const T* x, T* y) {
+void depthwise_forward(const ConvCall<T>& call, const T* x, T* y) {
   constexpr std::size_t taps = G.kernel_h * G.kernel_w;
-  parallel_for(ctx.threads, ctx.batch * G.in_channels, [&](std::size_t plane, std::size_t) {
+  parallel_for(call.threads, call.batch * G.in_channels, [&](std::size_t plane, std::size_t) {
     const std::size_t c = plane % G.in_channels;
-    const T* weight = ctx.params + c * taps;  // [kh, kw]
-    const T* in = x + plane * G.in_pixels();  // [H, W]
-    T* out = y + plane * G.out_pixels();      // [Ho, Wo]
-    std::fill_n(out, G.out_pixels(), G.bias ? ctx.params[G.weight_size() + c] : T(0));
+    const T* weight = call.params + c * taps;  // [kh, kw]
+    const T* in = x + plane * G.in_pixels();   // [H, W]
+    T* out = y + plane * G.out_pixels();       // [Ho, Wo]
+    std::fill_n(out, G.out_pixels(), G.bias ? call.params[G.weight_size() + c] : T(0));
     for_each_depthwise_span<G>([&](std::size_t tap, std::size_t row, std::size_t begin,
                                    std::size_t end, std::size_t from) {
       const T w = weight[tap];
@@ -173,13 +182,13 @@ void depthwise_forward(const Ctx<T>& ctx, const T* x, T* y) {
 
 // Threads take channels, each summing its weight gradient over the batch: no partial sums.
 template <ConvGeometry G, class T>
-void depthwise_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
+void depthwise_backward(const ConvCall<T>& call, const T* x, const T* dy, T* dx) {
   constexpr std::size_t taps = G.kernel_h * G.kernel_w;
-  parallel_for(ctx.threads, G.in_channels, [&](std::size_t c, std::size_t) {
-    const T* weight = ctx.params + c * taps;  // [kh, kw]
+  parallel_for(call.threads, G.in_channels, [&](std::size_t c, std::size_t) {
+    const T* weight = call.params + c * taps;  // [kh, kw]
     std::array<T, taps> dweight{};
     T dbias = 0;
-    for (std::size_t n = 0; n < ctx.batch; ++n) {
+    for (std::size_t n = 0; n < call.batch; ++n) {
       const std::size_t plane = n * G.in_channels + c;
       const T* in = x + plane * G.in_pixels();                 // [H, W]
       const T* grad_out = dy + plane * G.out_pixels();         // [Ho, Wo]
@@ -198,8 +207,8 @@ void depthwise_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
           grad_in[from + (ow - begin) * G.stride_w] += w * grad_out[row + ow];
       });
     }
-    std::copy(dweight.begin(), dweight.end(), ctx.grads + c * taps);
-    if constexpr (G.bias) ctx.grads[G.weight_size() + c] = dbias;
+    std::copy(dweight.begin(), dweight.end(), call.grads + c * taps);
+    if constexpr (G.bias) call.grads[G.weight_size() + c] = dbias;
   });
 }
 
@@ -285,37 +294,37 @@ void conv2d_forward_images(const T* params, std::size_t count, const T* images, 
 }
 
 template <ConvGeometry G, class T>
-void conv2d_forward(const Ctx<T>& ctx, const T* x, T* y) {
+void conv2d_forward(const ConvCall<T>& call, const T* x, T* y) {
   constexpr std::size_t in_size = G.in_channels * G.in_pixels();     // [Cin, H, W]
   constexpr std::size_t out_size = G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
 #if STRATA_DIRECT_CONV
-  const T* bias = G.bias ? ctx.params + G.weight_size() : nullptr;
+  const T* bias = G.bias ? call.params + G.weight_size() : nullptr;
   if constexpr (uses_direct_conv<G, T>) {
-    direct_conv_forward<G>(ctx.threads, ctx.batch, ctx.params, bias, x, y, ctx.scratch);
+    direct_conv_forward<G>(call.threads, call.batch, call.params, bias, x, y, call.scratch);
     return;
   }
   if constexpr (uses_direct_depthwise<G, T>) {
-    direct_depthwise_forward<G>(ctx.threads, ctx.batch, ctx.params, bias, x, y);
+    direct_depthwise_forward<G>(call.threads, call.batch, call.params, bias, x, y);
     return;
   }
 #endif
   if constexpr (depthwise<G>()) {
-    depthwise_forward<G>(ctx, x, y);
+    depthwise_forward<G>(call, x, y);
     return;
   }
-  if (ctx.batch < ctx.threads) {
+  if (call.batch < call.threads) {
     // Too few images to occupy every thread (inference latency): split each product instead.
-    for (std::size_t n = 0; n < ctx.batch; ++n)
-      conv2d_forward_images<G>(ctx.params, 1, x + n * in_size, y + n * out_size, ctx.scratch,
-                               ctx.threads);
+    for (std::size_t n = 0; n < call.batch; ++n)
+      conv2d_forward_images<G>(call.params, 1, x + n * in_size, y + n * out_size, call.scratch,
+                               call.threads);
     return;
   }
-  const std::size_t group = images_per_product<G>(ctx.batch, ctx.threads);
+  const std::size_t group = images_per_product<G>(call.batch, call.threads);
   parallel_for(
-      ctx.threads, (ctx.batch + group - 1) / group, [&](std::size_t item, std::size_t slot) {
-        const std::size_t first = item * group, count = std::min(group, ctx.batch - first);
-        conv2d_forward_images<G>(ctx.params, count, x + first * in_size, y + first * out_size,
-                                 ctx.scratch + slot * conv_slot_size<G>(), 1);
+      call.threads, (call.batch + group - 1) / group, [&](std::size_t item, std::size_t slot) {
+        const std::size_t first = item * group, count = std::min(group, call.batch - first);
+        conv2d_forward_images<G>(call.params, count, x + first * in_size, y + first * out_size,
+                                 call.scratch + slot * conv_slot_size<G>(), 1);
       });
 }
 
@@ -370,56 +379,57 @@ void conv2d_backward_images(const T* weight, std::size_t count, const T* images,
 }
 
 template <ConvGeometry G, class T>
-void conv2d_backward(const Ctx<T>& ctx, const T* x, const T* dy, T* dx) {
+void conv2d_backward(const ConvCall<T>& call, const T* x, const T* dy, T* dx) {
   constexpr std::size_t in_size = G.in_channels * G.in_pixels();     // [Cin, H, W]
   constexpr std::size_t out_size = G.out_channels * G.out_pixels();  // [Cout, Ho, Wo]
   constexpr std::size_t partial_size = G.weight_size() + G.out_channels;
 #if STRATA_DIRECT_CONV
   if constexpr (uses_direct_depthwise<G, T>) {
-    direct_depthwise_backward<G>(ctx.threads, ctx.batch, ctx.params, x, dy, dx, ctx.grads,
-                                 G.bias ? ctx.grads + G.weight_size() : nullptr);
+    direct_depthwise_backward<G>(call.threads, call.batch, call.params, x, dy, dx, call.grads,
+                                 G.bias ? call.grads + G.weight_size() : nullptr);
     return;
   }
 #endif
   if constexpr (depthwise<G>()) {
-    depthwise_backward<G>(ctx, x, dy, dx);
+    depthwise_backward<G>(call, x, dy, dx);
     return;
   }
   constexpr bool direct = uses_direct_conv<G, T>;
   constexpr bool direct_weight = direct && direct_weight_grad_wins<G>;
   // Work items: groups of images, computed together as in the forward, or for the direct
   // weight gradient reduced together.
-  std::size_t group = images_per_product<G>(ctx.batch, ctx.threads);
+  std::size_t group = images_per_product<G>(call.batch, call.threads);
 #if STRATA_DIRECT_CONV
-  if constexpr (direct_weight) group = direct_weight_grad_images<G>(ctx.batch, ctx.threads);
+  if constexpr (direct_weight) group = direct_weight_grad_images<G>(call.batch, call.threads);
 #endif
-  const std::size_t items = (ctx.batch + group - 1) / group;
-  const std::size_t slots = std::min(ctx.threads, items);
+  const std::size_t items = (call.batch + group - 1) / group;
+  const std::size_t slots = std::min(call.threads, items);
   // Scratch: [a slot per thread | packed weights] then one partial dW+dbias per thread.
-  T* partials = ctx.scratch + (conv_scratch_size<G>(ctx.threads) - ctx.threads * partial_size);
+  T* partials = call.scratch + (conv_scratch_size<G>(call.threads) - call.threads * partial_size);
   std::fill_n(partials, slots * partial_size, T(0));
 #if STRATA_DIRECT_CONV
   if constexpr (direct)
-    if (dx) direct_conv_backward_input<G>(ctx.threads, ctx.batch, ctx.params, dy, dx, ctx.scratch);
+    if (dx)
+      direct_conv_backward_input<G>(call.threads, call.batch, call.params, dy, dx, call.scratch);
 #endif
   parallel_for(slots, items, [&](std::size_t item, std::size_t slot) {
     T* dweight = partials + slot * partial_size;  // this thread's partial sums
-    const std::size_t first = item * group, count = std::min(group, ctx.batch - first);
+    const std::size_t first = item * group, count = std::min(group, call.batch - first);
     if constexpr (direct_weight) {
 #if STRATA_DIRECT_CONV
       direct_conv_weight_grad<G>(count, x + first * in_size, dy + first * out_size, dweight);
 #endif
     } else {
       // Where the direct kernel wrote dx already, only the weight gradient is left.
-      conv2d_backward_images<G>(ctx.params, count, x + first * in_size, dy + first * out_size,
+      conv2d_backward_images<G>(call.params, count, x + first * in_size, dy + first * out_size,
                                 dx && !direct ? dx + first * in_size : nullptr,
-                                ctx.scratch + slot * conv_slot_size<G>(), dweight);
+                                call.scratch + slot * conv_slot_size<G>(), dweight);
     }
     if constexpr (G.bias)
       for (std::size_t n = first; n < first + count; ++n)
         add_bias_grad<G>(dy + n * out_size, dweight + G.weight_size());
   });
-  T* grads = ctx.grads;
+  T* grads = call.grads;
   const std::size_t grad_size = G.weight_size() + (G.bias ? G.out_channels : 0);
   std::copy_n(partials, grad_size, grads);
   for (std::size_t s = 1; s < slots; ++s) {

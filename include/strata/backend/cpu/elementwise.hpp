@@ -159,4 +159,73 @@ void copy(std::size_t threads, std::size_t count, const T* from, T* to) {
   });
 }
 
+template <class T>
+void fill(std::size_t threads, std::size_t count, T value, T* to) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    ArrayMap<T>(to + at, n).setConstant(value);
+  });
+}
+
+// Spreads `planes` independent planes of `plane` elements over threads, unless there is too
+// little work for a thread team to pay off.
+template <class Body>
+void parallel_planes(std::size_t threads, std::size_t planes, std::size_t plane, Body&& body) {
+  constexpr std::size_t min_elements = 32768;
+  parallel_for(planes * plane < min_elements ? 1 : threads, planes,
+               [&](std::size_t p, std::size_t) { body(p); });
+}
+
+// y[p, :] = x[p, :] * factors[p] (+ addend[p, :] where addend is given): squeeze-excitation's
+// channel scaling, stochastic depth's row scaling.
+template <class T>
+void scale_planes(std::size_t threads, std::size_t planes, std::size_t plane, const T* x,
+                  const T* factors, const T* addend, T* y) {
+  const auto n = static_cast<Eigen::Index>(plane);
+  parallel_planes(threads, planes, plane, [&](std::size_t p) {
+    auto out = ArrayMap<T>(y + p * plane, n);  // [plane]
+    if (addend)
+      out =
+          ConstArrayMap<T>(x + p * plane, n) * factors[p] + ConstArrayMap<T>(addend + p * plane, n);
+    else
+      out = ConstArrayMap<T>(x + p * plane, n) * factors[p];
+  });
+}
+
+// out[p] = sum over the plane of a[p, :] * b[p, :].
+template <class T>
+void plane_dots(std::size_t threads, std::size_t planes, std::size_t plane, const T* a, const T* b,
+                T* out) {
+  const auto n = static_cast<Eigen::Index>(plane);
+  parallel_planes(threads, planes, plane, [&](std::size_t p) {
+    out[p] = (ConstArrayMap<T>(a + p * plane, n) * ConstArrayMap<T>(b + p * plane, n)).sum();
+  });
+}
+
+// Copies `blocks` runs of `width` elements, block i from from + i * from_stride to
+// to + i * to_stride (a concatenation's slices).
+template <class T>
+void copy_blocks(std::size_t threads, std::size_t blocks, std::size_t width, const T* from,
+                 std::size_t from_stride, T* to, std::size_t to_stride) {
+  parallel_planes(threads, blocks, width, [&](std::size_t i) {
+    std::copy_n(from + i * from_stride, width, to + i * to_stride);
+  });
+}
+
+// y[r, :] += bias, for each of `rows` rows of `columns`.
+template <class T>
+void add_row_bias(std::size_t threads, std::size_t rows, std::size_t columns, const T* bias, T* y) {
+  const auto n = static_cast<Eigen::Index>(columns);
+  parallel_planes(threads, rows, columns, [&](std::size_t r) {
+    ArrayMap<T>(y + r * columns, n) += ConstArrayMap<T>(bias, n);
+  });
+}
+
+// out[c] = sum over the rows of x[r, c] (a bias gradient), rows summed in order.
+template <class T>
+void sum_rows(std::size_t, std::size_t rows, std::size_t columns, const T* x, T* out) {
+  for (std::size_t c = 0; c < columns; ++c) out[c] = T(0);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < columns; ++c) out[c] += x[r * columns + c];
+}
+
 }  // namespace strata::backend::cpu

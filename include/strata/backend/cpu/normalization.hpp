@@ -14,6 +14,8 @@
 
 namespace strata::backend::cpu {
 
+using backend::LrnConstants;
+
 using backend::NormGeometry;
 using backend::split_mean;
 using backend::SplitMean;
@@ -150,10 +152,6 @@ void batchnorm_backward(std::size_t threads, std::size_t batch, bool batch_stati
 //   d_c = k + alpha/size * sum_{c' in W(c)} x_c'^2,   y_c = x_c * d_c^-beta.
 // Each output plane is independent, so planes (sample, channel) are spread over threads. The
 // constants are a run-time argument: clang 14 has no floating-point template arguments.
-struct LrnConstants {
-  std::size_t size;
-  double alpha, beta, k;
-};
 
 // Saves d per element for backward.
 template <NormGeometry G, class T>

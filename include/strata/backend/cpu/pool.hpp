@@ -5,28 +5,15 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
-#include <string_view>
 
 #include "strata/backend/cpu/parallel.hpp"
 #include "strata/backend/geometry.hpp"
-#include "strata/core/layer.hpp"
 
 namespace strata::backend::cpu {
 
+using backend::AdaptivePoolGeometry;
 using backend::beats;
 using backend::PoolGeometry;
-
-// Without padding or ceil mode every window lies inside the input, so the kernels below use
-// loops with compile-time bounds and no clipping.
-template <PoolGeometry G>
-inline constexpr bool interior_only = G.pad_h == 0 && G.pad_w == 0 && !G.ceil_mode;
-
-// Windows that partition the input exactly (kernel == stride, sizes divisible): the common
-// 2x2/2 pooling.
-template <PoolGeometry G>
-inline constexpr bool tiles_input = interior_only<G>&& G.kernel_h == G.stride_h&& G.kernel_w ==
-                                        G.stride_w&& G.height % G.kernel_h == 0 &&
-                                    G.width % G.kernel_w == 0;
 
 // Whether output (oh, ow)'s window lies wholly inside the input: then it needs no clipping and
 // its loops have compile-time bounds. With padding, that is every window but the border's.
@@ -93,19 +80,6 @@ std::size_t argmax(const T* plane, std::size_t oh, std::size_t ow) {
     }
   }
   return backend::window_argmax(G, plane, oh, ow);
-}
-
-// In training, overlapping or clipped windows (3x3/2, padded, ceil mode) keep each output's
-// argmax for the backward, as PyTorch does: recomputing them costs more than the forward
-// itself. Windows that tile the input (2x2/2) recompute it from x, cheaper than storing it.
-template <PoolGeometry G>
-inline constexpr bool max_pool_saves_indices = !tiles_input<G>;
-
-// Indices are kept as T values, exact below 2^24 (float's integers).
-template <PoolGeometry G>
-constexpr std::size_t max_pool_saved_per_sample() {
-  static_assert(G.in_pixels() < (std::size_t{1} << 24), "MaxPool2d: plane too large for indices");
-  return max_pool_saves_indices<G> ? G.channels * G.out_pixels() : 0;
 }
 
 // saved: where to keep the indices (training), or null (inference needs only the values).
@@ -213,58 +187,6 @@ void avg_pool_backward(std::size_t threads, std::size_t batch, const T* dy, T* d
   });
 }
 
-// The kernel sets that pooling layers are bound to: the state a forward keeps per sample for
-// its backward, the forward and the backward.
-struct MaxPoolKernels {
-  static constexpr std::string_view name = "MaxPool2d";
-  template <PoolGeometry G>
-  static constexpr std::size_t saved_per_sample = max_pool_saved_per_sample<G>();
-  template <PoolGeometry G, class T>
-  static void forward(std::size_t threads, std::size_t batch, const T* x, T* y, T* saved) {
-    max_pool_forward<G>(threads, batch, x, y, saved);
-  }
-  template <PoolGeometry G, class T>
-  static void backward(std::size_t threads, std::size_t batch, const T* x, const T* saved,
-                       const T* dy, T* dx) {
-    max_pool_backward<G>(threads, batch, x, saved, dy, dx);
-  }
-};
-
-struct AvgPoolKernels {
-  static constexpr std::string_view name = "AvgPool2d";
-  template <PoolGeometry G>
-  static constexpr std::size_t saved_per_sample = 0;
-  template <PoolGeometry G, class T>
-  static void forward(std::size_t threads, std::size_t batch, const T* x, T* y, T*) {
-    avg_pool_forward<G>(threads, batch, x, y);
-  }
-  template <PoolGeometry G, class T>
-  static void backward(std::size_t threads, std::size_t batch, const T*, const T*, const T* dy,
-                       T* dx) {
-    avg_pool_backward<G>(threads, batch, dy, dx);
-  }
-};
-
-// Adaptive average pooling (nn.AdaptiveAvgPool2d): output i along an axis of `in` elements
-// averages [floor(i * in / out), ceil((i + 1) * in / out)). Windows may overlap (7 -> 3) or
-// repeat an input (1 -> 7), so unlike the fixed-window kernels no stride describes them.
-struct AdaptivePoolGeometry {
-  std::size_t channels, height, width, out_h, out_w;
-
-  static constexpr std::size_t start(std::size_t i, std::size_t in, std::size_t out) {
-    return i * in / out;
-  }
-  static constexpr std::size_t end(std::size_t i, std::size_t in, std::size_t out) {
-    return ((i + 1) * in + out - 1) / out;
-  }
-  constexpr std::size_t out_height() const { return out_h; }
-  constexpr std::size_t out_width() const { return out_w; }
-  constexpr std::size_t in_pixels() const { return height * width; }
-  constexpr std::size_t out_pixels() const { return out_h * out_w; }
-  // Output equals input: every window is one pixel, and the layer is a copy.
-  constexpr bool identity() const { return out_h == height && out_w == width; }
-};
-
 template <AdaptivePoolGeometry G, class T>
 void adaptive_avg_pool_forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
   if constexpr (G.identity()) {
@@ -308,17 +230,5 @@ void adaptive_avg_pool_backward(std::size_t threads, std::size_t batch, const T*
     });
   }
 }
-
-struct AdaptiveAvgPoolKernels {
-  static constexpr std::string_view name = "AdaptiveAvgPool2d";
-  template <AdaptivePoolGeometry G, class T>
-  static void forward(std::size_t threads, std::size_t batch, const T* x, T* y) {
-    adaptive_avg_pool_forward<G>(threads, batch, x, y);
-  }
-  template <AdaptivePoolGeometry G, class T>
-  static void backward(std::size_t threads, std::size_t batch, const T*, const T* dy, T* dx) {
-    adaptive_avg_pool_backward<G>(threads, batch, dy, dx);
-  }
-};
 
 }  // namespace strata::backend::cpu
