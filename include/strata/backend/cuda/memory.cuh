@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -34,8 +35,11 @@ template <class T, class Memory>
 class OwnedBuffer {
  public:
   OwnedBuffer() = default;
+  // count elements, zero-filled (as the CPU backend's AlignedBuffer).
   explicit OwnedBuffer(std::size_t count) : size_(count) {
-    if (count != 0) STRATA_CUDA_CHECK(Memory::allocate(&data_, count * sizeof(T)));
+    if (count == 0) return;
+    STRATA_CUDA_CHECK(Memory::allocate(&data_, count * sizeof(T)));
+    STRATA_CUDA_CHECK(Memory::zero(data_, count * sizeof(T)));
   }
   OwnedBuffer(OwnedBuffer&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
@@ -47,6 +51,11 @@ class OwnedBuffer {
   // Freeing synchronises the device, and its error cannot be thrown from a destructor.
   ~OwnedBuffer() { Memory::release(data_); }
 
+  // Grows to at least count elements, zero-filled; contents are not preserved.
+  void resize(std::size_t count) {
+    if (count <= size_ && data_) return;
+    *this = OwnedBuffer(count);
+  }
   T* data() { return data_; }
   const T* data() const { return data_; }
   std::size_t size() const { return size_; }
@@ -61,6 +70,7 @@ struct DeviceMemory {
   static cudaError_t allocate(T** data, std::size_t bytes) {
     return cudaMalloc(data, bytes);
   }
+  static cudaError_t zero(void* data, std::size_t bytes) { return cudaMemset(data, 0, bytes); }
   static void release(void* data) { cudaFree(data); }
 };
 
@@ -70,6 +80,10 @@ struct PinnedMemory {
   template <class T>
   static cudaError_t allocate(T** data, std::size_t bytes) {
     return cudaMallocHost(data, bytes);
+  }
+  static cudaError_t zero(void* data, std::size_t bytes) {
+    std::memset(data, 0, bytes);
+    return cudaSuccess;
   }
   static void release(void* data) { cudaFreeHost(data); }
 };
