@@ -1,7 +1,8 @@
 // Scalar rules that every backend shares, written once as host-and-device code: the activation
-// functions and their derivatives, PyTorch's optimizer updates. A backend calls them per element
-// (the CUDA backend's functors) or states the same formula over whole arrays where that is what
-// vectorises (the CPU backend's Eigen expressions, which the conformance harness holds to these).
+// functions and their derivatives, PyTorch's SGD and Adam updates, the dropout masks. A backend
+// calls them per element (the CUDA backend's functors) or states the same formula over whole arrays
+// where that is what vectorises (the CPU backend's Eigen expressions, which the conformance harness
+// holds to these).
 #pragma once
 
 #include <cmath>
@@ -86,6 +87,35 @@ struct activation_rule<act::silu> {
     return dy * s * (T(1) + x * (T(1) - s));
   }
 };
+
+// torch.optim's single-tensor SGD on one element: weight decay as an L2 term, momentum started
+// at the first gradient without dampening, Nesterov's look-ahead.
+STRATA_HOST_DEVICE inline void sgd_update(float& value, float grad, float& momentum_buffer,
+                                          float lr, float momentum, float dampening,
+                                          float weight_decay, bool nesterov, bool first) {
+  float g = grad + weight_decay * value;
+  if (momentum != 0) {
+    momentum_buffer = first ? g : momentum * momentum_buffer + (1 - dampening) * g;
+    g = nesterov ? g + momentum * momentum_buffer : momentum_buffer;
+  }
+  value -= lr * g;
+}
+
+// torch.optim's Adam (decoupled: AdamW) on one element; step_size = lr / (1 - beta1^t) and
+// sqrt_correction2 = sqrt(1 - beta2^t) are the tensor's, computed once per step in double.
+STRATA_HOST_DEVICE inline void adam_update(float& value, float grad, float& m, float& v, float lr,
+                                           float beta1, float beta2, float eps, float weight_decay,
+                                           bool decoupled, float step_size,
+                                           float sqrt_correction2) {
+  float g = grad;
+  if (decoupled)
+    value *= 1 - lr * weight_decay;
+  else
+    g += weight_decay * value;
+  m = beta1 * m + (1 - beta1) * g;
+  v = beta2 * v + (1 - beta2) * g * g;
+  value -= step_size * m / (std::sqrt(v) / sqrt_correction2 + eps);
+}
 
 // mask[i] = keep_scale with probability 1 - drop, else 0: dropout's and stochastic depth's
 // masks, drawn in order from one generator so that a seed fixes every mask on every backend.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "strata/backend/cpu/parallel.hpp"
+#include "strata/backend/formulas.hpp"
 #include "strata/runtime/model.hpp"
 #include "strata/train/param_groups.hpp"
 
@@ -99,15 +100,9 @@ class SGD {
   }
 
   static void update(const Parameter& p, const SgdOptions& o, float* momentum_buffer, bool first) {
-    for (std::size_t i = 0; i < p.size; ++i) {
-      float g = p.grad[i] + o.weight_decay * p.value[i];
-      if (o.momentum != 0) {
-        // PyTorch starts the buffer at the first gradient, without dampening.
-        momentum_buffer[i] = first ? g : o.momentum * momentum_buffer[i] + (1 - o.dampening) * g;
-        g = o.nesterov ? g + o.momentum * momentum_buffer[i] : momentum_buffer[i];
-      }
-      p.value[i] -= o.lr * g;
-    }
+    for (std::size_t i = 0; i < p.size; ++i)
+      backend::sgd_update(p.value[i], p.grad[i], momentum_buffer[i], o.lr, o.momentum, o.dampening,
+                          o.weight_decay, o.nesterov, first);
   }
 
   detail::GroupOptions<SgdOptions> options_;
@@ -151,16 +146,9 @@ class AdamFamily {
       const double correction2 = 1.0 - std::pow(double(o.beta2), t);
       const auto step_size = static_cast<float>(o.lr / correction1);
       const auto sqrt_correction2 = static_cast<float>(std::sqrt(correction2));
-      for (std::size_t i = 0; i < p.size; ++i) {
-        float g = p.grad[i];
-        if constexpr (Decoupled)
-          p.value[i] *= 1 - o.lr * o.weight_decay;
-        else
-          g += o.weight_decay * p.value[i];
-        m[i] = o.beta1 * m[i] + (1 - o.beta1) * g;
-        v[i] = o.beta2 * v[i] + (1 - o.beta2) * g * g;
-        p.value[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_correction2 + o.eps);
-      }
+      for (std::size_t i = 0; i < p.size; ++i)
+        backend::adam_update(p.value[i], p.grad[i], m[i], v[i], o.lr, o.beta1, o.beta2, o.eps,
+                             o.weight_decay, Decoupled, step_size, sqrt_correction2);
     }
   }
 

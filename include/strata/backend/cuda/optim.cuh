@@ -1,6 +1,7 @@
-// Optimizer steps for the CUDA backend: torch.optim's single-tensor update rules, as in
-// optim.hpp, one thread per parameter element. Per-tensor scalars (Adam's bias corrections)
-// are computed on the host in double, exactly as the CPU optimizers compute them.
+// Optimizer steps for the CUDA backend: torch.optim's single-tensor update rules of
+// backend/formulas.hpp (shared with optim.hpp), one thread per parameter element. Per-tensor
+// scalars (Adam's bias corrections) are computed on the host in double, exactly as the CPU
+// optimizers compute them.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -9,6 +10,7 @@
 #include <cstddef>
 
 #include "strata/backend/cuda/memory.cuh"
+#include "strata/backend/formulas.hpp"
 
 namespace strata::backend::cuda {
 
@@ -34,26 +36,18 @@ __global__ inline void sgd_kernel(std::size_t count, float* value, const float* 
                                   float* momentum_buffer, SgdStep o) {
   const std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
   if (i >= count) return;
-  float g = grad[i] + o.weight_decay * value[i];
-  if (o.momentum != 0) {
-    momentum_buffer[i] = o.first ? g : o.momentum * momentum_buffer[i] + (1 - o.dampening) * g;
-    g = o.nesterov ? g + o.momentum * momentum_buffer[i] : momentum_buffer[i];
-  }
-  value[i] -= o.lr * g;
+  // Without momentum the buffer is never read or written.
+  float unused = 0;
+  backend::sgd_update(value[i], grad[i], momentum_buffer ? momentum_buffer[i] : unused, o.lr,
+                      o.momentum, o.dampening, o.weight_decay, o.nesterov, o.first);
 }
 
 __global__ inline void adam_kernel(std::size_t count, float* value, const float* grad, float* m,
                                    float* v, AdamStep o, float step_size, float sqrt_correction2) {
   const std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
   if (i >= count) return;
-  float g = grad[i];
-  if (o.decoupled)
-    value[i] *= 1 - o.lr * o.weight_decay;
-  else
-    g += o.weight_decay * value[i];
-  m[i] = o.beta1 * m[i] + (1 - o.beta1) * g;
-  v[i] = o.beta2 * v[i] + (1 - o.beta2) * g * g;
-  value[i] -= step_size * m[i] / (sqrtf(v[i]) / sqrt_correction2 + o.eps);
+  backend::adam_update(value[i], grad[i], m[i], v[i], o.lr, o.beta1, o.beta2, o.eps, o.weight_decay,
+                       o.decoupled, step_size, sqrt_correction2);
 }
 
 }  // namespace detail
