@@ -82,13 +82,13 @@ void inference(benchmark::State& state) {
 const st::SgdOptions sgd_momentum{.lr = 0.01f, .momentum = 0.9f};
 
 void simplecnn_train(benchmark::State& state) {
-  train_step<st::models::SimpleCNN<10>, st::Adam>(state, st::AdamOptions{.lr = 1e-3f});
+  train_step<st::models::SimpleCNN<10>, st::Adam<>>(state, st::AdamOptions{.lr = 1e-3f});
 }
 void resnet18_28_train(benchmark::State& state) {
-  train_step<ResNet18For28, st::SGD>(state, sgd_momentum);
+  train_step<ResNet18For28, st::SGD<>>(state, sgd_momentum);
 }
 void resnet50_train(benchmark::State& state) {
-  train_step<st::models::ResNet50<1000>, st::SGD>(state, sgd_momentum);
+  train_step<st::models::ResNet50<1000>, st::SGD<>>(state, sgd_momentum);
 }
 
 }  // namespace

@@ -192,17 +192,17 @@ TEST_CASE("checkpoint: buffers are saved and restored") {
 
 TEST_CASE("checkpoint: optimizer state and step count resume training exactly") {
   SUBCASE("SGD with momentum") {
-    check_resume<strata::SGD>(strata::SgdOptions{.lr = 0.05f, .momentum = 0.9f});
+    check_resume<strata::SGD<>>(strata::SgdOptions{.lr = 0.05f, .momentum = 0.9f});
   }
   SUBCASE("SGD with Nesterov momentum and weight decay") {
-    check_resume<strata::SGD>(
+    check_resume<strata::SGD<>>(
         strata::SgdOptions{.lr = 0.05f, .momentum = 0.9f, .weight_decay = 1e-3f, .nesterov = true});
   }
   SUBCASE("Adam") {
-    check_resume<strata::Adam>(strata::AdamOptions{.lr = 1e-2f});
+    check_resume<strata::Adam<>>(strata::AdamOptions{.lr = 1e-2f});
   }
   SUBCASE("AdamW") {
-    check_resume<strata::AdamW>(strata::AdamOptions{.lr = 1e-2f, .weight_decay = 1e-2f});
+    check_resume<strata::AdamW<>>(strata::AdamOptions{.lr = 1e-2f, .weight_decay = 1e-2f});
   }
 }
 

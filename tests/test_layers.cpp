@@ -667,6 +667,20 @@ TEST_CASE("relu and max pooling propagate NaN as PyTorch") {
 // Dropout's statistics: what a finite-difference check cannot see.
 // ---------------------------------------------------------------------------------------------
 
+// Random123's published known-answer vectors (its tests/kat_vectors).
+TEST_CASE("the masks' generator is Philox4x32-10") {
+  using P = st::backend::Philox4x32;
+  const auto same = [](P a, P b) { return std::equal(a.x, a.x + 4, b.x); };
+  CHECK(same(st::backend::philox4x32_10({{0, 0, 0, 0}}, 0),
+             {{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}}));
+  CHECK(same(st::backend::philox4x32_10({{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}},
+                                        0xffffffffffffffffull),
+             {{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}}));
+  CHECK(same(st::backend::philox4x32_10({{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}},
+                                        0x299f31d0a4093822ull),
+             {{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}}));
+}
+
 TEST_CASE_TEMPLATE("dropout: training drops p of the elements and scales survivors", T, float,
                    double) {
   using B = st::Dropout<30>::bind<Shape<4, 16, 16>>;
@@ -732,8 +746,8 @@ void check_cross_entropy_golden(const char* case_name, stt::Tolerance tol) {
   const auto labels = labels_of(g.tensor("labels"));
   const auto x = stt::narrow<T>(logits.values);
   std::vector<T> grad(x.size(), std::numeric_limits<T>::quiet_NaN());
-  const double loss = st::softmax_cross_entropy<T>(x.data(), batch, classes, labels,
-                                                   g.scalar("label_smoothing"), grad.data());
+  const double loss = st::softmax_cross_entropy(x.data(), batch, classes, labels,
+                                                g.scalar("label_smoothing"), grad.data());
   STRATA_CHECK_CLOSE("loss vs PyTorch", std::vector<double>{loss},
                      std::vector<double>{g.scalar("loss")}, tol);
   STRATA_CHECK_CLOSE("dx vs PyTorch", stt::widen(grad), g.tensor("dx").values, tol);
@@ -761,11 +775,9 @@ TEST_CASE("cross_entropy: gradient vs finite differences") {
     CAPTURE(smoothing);
     std::vector<double> grad(logits.size()), scratch(logits.size());
     const auto loss = [&](const std::vector<double>& z) {
-      return st::softmax_cross_entropy<double>(z.data(), batch, classes, labels, smoothing,
-                                               scratch.data());
+      return st::softmax_cross_entropy(z.data(), batch, classes, labels, smoothing, scratch.data());
     };
-    st::softmax_cross_entropy<double>(logits.data(), batch, classes, labels, smoothing,
-                                      grad.data());
+    st::softmax_cross_entropy(logits.data(), batch, classes, labels, smoothing, grad.data());
     std::vector<double> numeric;
     const double eps = 1e-6;
     for (std::size_t i = 0; i < logits.size(); ++i) {
@@ -789,8 +801,7 @@ TEST_CASE("cross_entropy: extreme logits stay finite") {
   const std::vector<float> logits{1000.f, 0.f, -1000.f, -1000.f, 0.f, 1000.f};
   const std::vector<std::int32_t> labels{0, 0};
   std::vector<float> grad(logits.size());
-  const double loss =
-      st::softmax_cross_entropy<float>(logits.data(), 2, 3, labels, 0.0, grad.data());
+  const double loss = st::softmax_cross_entropy(logits.data(), 2, 3, labels, 0.0, grad.data());
   // Sample 0 is certain and right (0), sample 1 certain and wrong by 2000: mean 1000.
   CHECK(loss == doctest::Approx(1000.0));
   for (float g : grad) CHECK(std::isfinite(g));
@@ -805,8 +816,7 @@ TEST_CASE("cross_entropy: the Output wrapper fills the output's gradient") {
   const st::Output<Shape<3>, float> out{logits.data(), grad.data(), 2};
   const st::Loss loss = st::cross_entropy(out, labels);
   CHECK(loss.gradient == grad.data());
-  CHECK(loss.value ==
-        st::softmax_cross_entropy<float>(logits.data(), 2, 3, labels, 0.0, direct.data()));
+  CHECK(loss.value == st::softmax_cross_entropy(logits.data(), 2, 3, labels, 0.0, direct.data()));
   CHECK(grad == direct);
 }
 
@@ -814,7 +824,7 @@ TEST_CASE("cross_entropy: bad labels and options are errors") {
   const std::vector<float> logits(2 * 5, 0.f);
   std::vector<float> grad(logits.size());
   const auto run = [&](std::vector<std::int32_t> labels, double smoothing = 0.0) {
-    return st::softmax_cross_entropy<float>(logits.data(), 2, 5, labels, smoothing, grad.data());
+    return st::softmax_cross_entropy(logits.data(), 2, 5, labels, smoothing, grad.data());
   };
   CHECK_NOTHROW(run({0, 4}));
   CHECK_THROWS_WITH_AS(run({0, 5}), doctest::Contains("label 5 of sample 1"), std::out_of_range);

@@ -120,6 +120,11 @@ inline void* counted_new(std::size_t size, std::align_val_t alignment) {
 }  // namespace detail
 }  // namespace strata::test
 
+// nvcc declares the allocation functions host-and-device and refuses their replacements: a
+// CUDA test includes this header with STRATA_TEST_ALLOCATION_COUNTER_ELSEWHERE and links one
+// C++ file that includes it whole (tests/cuda/*_host.cpp).
+#if !defined(STRATA_TEST_ALLOCATION_COUNTER_ELSEWHERE)
+
 // noinline keeps GCC from seeing malloc/free through new/delete and warning about a mismatch.
 // The nothrow forms must not call the throwing ones through a replaceable path that could be
 // counted twice, so they call the helpers directly.
@@ -243,3 +248,5 @@ extern "C" {
 }
 }
 #endif
+
+#endif  // !STRATA_TEST_ALLOCATION_COUNTER_ELSEWHERE

@@ -27,12 +27,12 @@ Image activation_tiles(const M& model, std::size_t sample, const TileOptions& op
     throw std::invalid_argument("feature_maps: layer " + std::to_string(I) + "'s output is " +
                                 shape::str() + ", not an image (channels x height x width)");
   } else {
-    const auto maps = model.template activation<I>();  // [batch, C, H, W]
+    const std::vector<float> maps = model.template read_activation<I>();  // [batch, C, H, W]
     if (sample >= model.batch())
       throw std::invalid_argument("feature_maps: sample " + std::to_string(sample) +
                                   " is not in the last batch of " + std::to_string(model.batch()));
-    return tile(maps.subspan(sample * shape::size, shape::size), shape::dims[0], 1, shape::dims[1],
-                shape::dims[2], options);
+    return tile(std::span<const float>(maps).subspan(sample * shape::size, shape::size),
+                shape::dims[0], 1, shape::dims[1], shape::dims[2], options);
   }
 }
 
@@ -57,6 +57,8 @@ Image feature_maps(const M& model, std::size_t layer, std::size_t sample = 0,
 
 // A convolution's weight [out, in, kh, kw], one tile per filter normalised on its own: in colour
 // when it has 3 input channels (RGB), grey with 1, else one grey tile per (filter, channel).
+// weight.values() must be host memory (a CPU model's parameter); filters(model, name) below
+// reads any backend's.
 inline Image filters(const Parameter& weight, TileOptions options = {}) {
   if (weight.rank != 4)
     throw std::invalid_argument("filters: '" + std::string(weight.name) +
@@ -65,6 +67,20 @@ inline Image filters(const Parameter& weight, TileOptions options = {}) {
   if (options.columns == 0 && in != 1 && in != 3) options.columns = in;
   return (in == 1 || in == 3) ? tile(weight.values(), out, in, kh, kw, options)
                               : tile(weight.values(), out * in, 1, kh, kw, options);
+}
+
+// The same for the parameter of `model` named `name`, read to the host first: works on every
+// backend.
+template <class M>
+Image filters(M& model, std::string_view name, TileOptions options = {}) {
+  std::vector<float> values = model.read_parameters();
+  const float* base = model.parameter_data().data();
+  for (Parameter p : model.parameters())
+    if (p.name == name) {
+      p.value = values.data() + (p.value - base);
+      return filters(p, options);
+    }
+  throw std::invalid_argument("filters: the model has no parameter '" + std::string(name) + "'");
 }
 
 // `count` images [channels, height, width] with captions: the true class, then the predicted

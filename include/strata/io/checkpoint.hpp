@@ -49,18 +49,18 @@ class CheckpointError : public std::runtime_error {
 template <class Optimizer>
 struct optimizer_traits;
 
-template <>
-struct optimizer_traits<SGD> {
+template <class Backend>
+struct optimizer_traits<SGD<Backend>> {
   static constexpr std::string_view name = "SGD";
   static constexpr std::array<std::string_view, 1> state_names{"momentum_buffer"};
 };
-template <>
-struct optimizer_traits<Adam> {
+template <class Backend>
+struct optimizer_traits<Adam<Backend>> {
   static constexpr std::string_view name = "Adam";
   static constexpr std::array<std::string_view, 2> state_names{"exp_avg", "exp_avg_sq"};
 };
-template <>
-struct optimizer_traits<AdamW> {
+template <class Backend>
+struct optimizer_traits<AdamW<Backend>> {
   static constexpr std::string_view name = "AdamW";
   static constexpr std::array<std::string_view, 2> state_names{"exp_avg", "exp_avg_sq"};
 };
@@ -69,7 +69,7 @@ template <class Optimizer>
 concept CheckpointableOptimizer = requires(Optimizer& opt, std::size_t n) {
   optimizer_traits<Optimizer>::name;
   optimizer_traits<Optimizer>::state_names;
-  { opt.state() } -> std::same_as<detail::OptimizerState&>;
+  { opt.state() } -> std::same_as<detail::OptimizerState<typename Optimizer::backend>&>;
   { opt.steps() } -> std::convertible_to<std::size_t>;
   opt.set_steps(n);
 };
@@ -123,10 +123,9 @@ inline std::string describe(const TensorInfo& t, bool with_kind) {
   return s + "]";
 }
 
-template <class Net>
-std::vector<TensorInfo> network_tensors(Model<Net, cpu>& model) {
+inline std::vector<TensorInfo> network_tensors(const std::vector<io::TensorRef>& refs) {
   std::vector<TensorInfo> out;
-  for (const io::TensorRef& r : io::model_tensors(model)) {
+  for (const io::TensorRef& r : refs) {
     TensorInfo t{r.buffer ? Kind::buffer : Kind::parameter,
                  std::string(r.name),
                  r.rank,
@@ -140,12 +139,41 @@ std::vector<TensorInfo> network_tensors(Model<Net, cpu>& model) {
   return out;
 }
 
+// An optimizer's state tensors on the host: in place where the host reads the backend's
+// memory, else copies, written back by commit() (as io::HostTensors does for a model).
+template <class Backend>
+class HostState {
+  static constexpr bool in_place = kernels<Backend>::host_memory;
+
+ public:
+  explicit HostState(OptimizerState<Backend>& state) : state_(state) {
+    if constexpr (!in_place)
+      for (std::size_t k = 0; k < state.tensor_count(); ++k)
+        copies_.push_back(state.read_tensor(k));
+  }
+  std::size_t tensor_count() const { return state_.tensor_count(); }
+  std::span<const Parameter> params() const { return state_.params(); }
+  float* tensor(std::size_t k) {
+    if constexpr (in_place)
+      return state_.slot(k, 0);
+    else
+      return copies_[k].data();
+  }
+  void commit() {
+    if constexpr (!in_place)
+      for (std::size_t k = 0; k < copies_.size(); ++k) state_.write_tensor(k, copies_[k]);
+  }
+
+ private:
+  OptimizerState<Backend>& state_;
+  std::vector<std::vector<float>> copies_;
+};
+
 // The optimizer's state, split per parameter: "<parameter>.<state name>" for each parameter, in
 // the order of optimizer_traits::state_names.
 template <CheckpointableOptimizer Optimizer>
-std::vector<TensorInfo> optimizer_tensors(Optimizer& opt) {
+std::vector<TensorInfo> optimizer_tensors(HostState<typename Optimizer::backend>& state) {
   using traits = optimizer_traits<Optimizer>;
-  OptimizerState& state = opt.state();
   if (state.tensor_count() != traits::state_names.size())
     throw std::logic_error("optimizer_traits<" + std::string(traits::name) + ">: names " +
                            std::to_string(traits::state_names.size()) +
@@ -159,7 +187,7 @@ std::vector<TensorInfo> optimizer_tensors(Optimizer& opt) {
       t.kind = Kind::optimizer_state;
       t.name = std::string(p.name) + "." + std::string(traits::state_names[k]);
       t.rank = p.rank;
-      t.target = state.tensor(k).data() + offset;
+      t.target = state.tensor(k) + offset;
       t.size = p.size;
       for (std::size_t i = 0; i < p.rank; ++i) t.dims[i] = p.dims[i];
       out.push_back(std::move(t));
@@ -171,8 +199,8 @@ std::vector<TensorInfo> optimizer_tensors(Optimizer& opt) {
 
 // The optimizer must have been built over this model's parameters, or its state would be
 // saved (or restored) under the wrong names.
-template <class Net, CheckpointableOptimizer Optimizer>
-void check_optimizer_matches(const std::filesystem::path& file, Model<Net, cpu>& model,
+template <class Net, class Backend, CheckpointableOptimizer Optimizer>
+void check_optimizer_matches(const std::filesystem::path& file, Model<Net, Backend>& model,
                              Optimizer& opt) {
   std::span<const Parameter> ours = model.parameters(), its = opt.state().params();
   bool same = ours.size() == its.size();
@@ -403,11 +431,11 @@ inline void check_layout(const std::filesystem::path& file, const std::vector<Te
 }
 
 // Splits the file's tensors into the network's and the optimizer's, and checks the network's.
-template <class Net>
-std::vector<TensorInfo> checked_network_part(const std::filesystem::path& file,
-                                             Model<Net, cpu>& model, Contents& c,
-                                             std::vector<TensorInfo>& optimizer_part) {
-  std::vector<TensorInfo> ours = network_tensors(model), theirs;
+inline std::vector<TensorInfo> checked_network_part(const std::filesystem::path& file,
+                                                    const std::vector<io::TensorRef>& network,
+                                                    Contents& c,
+                                                    std::vector<TensorInfo>& optimizer_part) {
+  std::vector<TensorInfo> ours = network_tensors(network), theirs;
   for (TensorInfo& t : c.tensors)
     (t.kind == Kind::optimizer_state ? optimizer_part : theirs).push_back(std::move(t));
   check_layout(file, ours, theirs, "network");
@@ -445,61 +473,71 @@ inline void copy_in(const std::vector<TensorInfo>& tensors) {
 }  // namespace detail::ckpt
 
 // Saves the model's parameters and buffers.
-template <class Net>
-void save_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model) {
+template <class Net, class Backend>
+void save_checkpoint(const std::filesystem::path& file, Model<Net, Backend>& model) {
   using namespace detail::ckpt;
-  const std::vector<TensorInfo> tensors = network_tensors(model);
+  const detail::io::HostTensors host(model);
+  const std::vector<TensorInfo> tensors = network_tensors(host.refs());
   detail::io::write_atomically<CheckpointError>(file, encode(tensors, fingerprint(tensors), {}, 0));
 }
 
 // Saves the model and the optimizer's state and step count, to resume training exactly.
-template <class Net, CheckpointableOptimizer Optimizer>
-void save_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model,
+template <class Net, class Backend, CheckpointableOptimizer Optimizer>
+void save_checkpoint(const std::filesystem::path& file, Model<Net, Backend>& model,
                      Optimizer& optimizer) {
   using namespace detail::ckpt;
   check_optimizer_matches(file, model, optimizer);
-  std::vector<TensorInfo> tensors = network_tensors(model);
+  const detail::io::HostTensors host(model);
+  HostState<typename Optimizer::backend> state(optimizer.state());
+  std::vector<TensorInfo> tensors = network_tensors(host.refs());
   const std::uint64_t print = fingerprint(tensors);
-  for (TensorInfo& t : optimizer_tensors(optimizer)) tensors.push_back(std::move(t));
+  for (TensorInfo& t : optimizer_tensors<Optimizer>(state)) tensors.push_back(std::move(t));
   detail::io::write_atomically<CheckpointError>(
       file, encode(tensors, print, optimizer_traits<Optimizer>::name,
                    static_cast<std::uint64_t>(optimizer.steps())));
 }
 
 // Restores the model's parameters and buffers; any optimizer state in the file is ignored.
-template <class Net>
-void load_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model,
+template <class Net, class Backend>
+void load_checkpoint(const std::filesystem::path& file, Model<Net, Backend>& model,
                      const CheckpointLoadOptions& options = {}) {
   using namespace detail::ckpt;
   Contents c = read_verified(file);
+  detail::io::HostTensors host(model);
   std::vector<TensorInfo> optimizer_part;
-  const std::vector<TensorInfo> network = checked_network_part(file, model, c, optimizer_part);
+  const std::vector<TensorInfo> network =
+      checked_network_part(file, host.refs(), c, optimizer_part);
   check_finite(file, options, {&network});
   copy_in(network);
+  host.commit();
 }
 
 // Restores the model and the optimizer; refuses a file without optimizer state or with another
 // optimizer's, and then changes neither.
-template <class Net, CheckpointableOptimizer Optimizer>
-void load_checkpoint(const std::filesystem::path& file, Model<Net, cpu>& model,
+template <class Net, class Backend, CheckpointableOptimizer Optimizer>
+void load_checkpoint(const std::filesystem::path& file, Model<Net, Backend>& model,
                      Optimizer& optimizer, const CheckpointLoadOptions& options = {}) {
   using namespace detail::ckpt;
   using traits = optimizer_traits<Optimizer>;
   check_optimizer_matches(file, model, optimizer);
   Contents c = read_verified(file);
+  detail::io::HostTensors host(model);
   std::vector<TensorInfo> theirs;
-  const std::vector<TensorInfo> network = checked_network_part(file, model, c, theirs);
+  const std::vector<TensorInfo> network = checked_network_part(file, host.refs(), c, theirs);
   if (c.optimizer.empty())
     throw CheckpointError(file, "holds no optimizer state (it was saved without an optimizer)");
   if (c.optimizer != traits::name)
     throw CheckpointError(file, "holds " + c.optimizer + " state, which cannot be loaded into " +
                                     std::string(traits::name));
-  std::vector<TensorInfo> ours = optimizer_tensors(optimizer);
+  HostState<typename Optimizer::backend> state(optimizer.state());
+  std::vector<TensorInfo> ours = optimizer_tensors<Optimizer>(state);
   check_layout(file, ours, theirs, "optimizer");
   for (std::size_t i = 0; i < ours.size(); ++i) ours[i].source = theirs[i].source;
   check_finite(file, options, {&network, &ours});
   copy_in(network);
   copy_in(ours);
+  host.commit();
+  state.commit();
   optimizer.set_steps(static_cast<std::size_t>(c.steps));
 }
 

@@ -1,7 +1,7 @@
 // Helpers shared by strata's weight formats (checkpoint.hpp, io/safetensors.hpp): a model's
-// tensors in file order, reading a whole file, writing one atomically, little-endian float32. Each
-// format passes its own exception type, constructible from (path, message), so its errors keep its
-// own wording.
+// tensors on the host in file order, reading a whole file, writing one atomically, little-endian
+// float32. Each format passes its own exception type, constructible from (path, message), so its
+// errors keep its own wording.
 #pragma once
 
 #include <algorithm>
@@ -19,6 +19,8 @@
 #include <string_view>
 #include <system_error>
 #include <vector>
+
+#include "strata/backend/kernels.hpp"
 
 #if __has_include(<fcntl.h>) && __has_include(<unistd.h>)
 #include <fcntl.h>
@@ -38,15 +40,49 @@ struct TensorRef {
   bool buffer;
 };
 
+// A model's tensors on the host, in file order. Where the host reads the backend's memory (the
+// CPU) they are the model's own; otherwise copies, read from the model here, and written back
+// to it by commit() once a load has filled them, so that a load that fails leaves the model
+// unchanged on every backend.
 template <class Model>
-std::vector<TensorRef> model_tensors(Model& model) {
-  std::vector<TensorRef> out;
-  for (const auto& p : model.parameters())
-    out.push_back({p.name, p.dims, p.rank, p.value, p.size, false});
-  for (const auto& b : model.buffers())
-    out.push_back({b.name, b.dims, b.rank, b.value, b.size, true});
-  return out;
-}
+class HostTensors {
+  static constexpr bool in_place = kernels<typename Model::backend>::host_memory;
+
+ public:
+  explicit HostTensors(Model& model) : model_(model) {
+    if constexpr (!in_place) {
+      parameters_ = model.read_parameters();
+      buffers_ = model.read_buffers();
+    }
+    const float* parameter_base = model.parameter_data().data();
+    const float* buffer_base = model.buffer_data().data();
+    for (const auto& p : model.parameters())
+      refs_.push_back(
+          {p.name, p.dims, p.rank, host(p.value, parameter_base, parameters_), p.size, false});
+    for (const auto& b : model.buffers())
+      refs_.push_back({b.name, b.dims, b.rank, host(b.value, buffer_base, buffers_), b.size, true});
+  }
+
+  const std::vector<TensorRef>& refs() const { return refs_; }
+  void commit() {
+    if constexpr (!in_place) {
+      model_.write_parameters(parameters_);
+      model_.write_buffers(buffers_);
+    }
+  }
+
+ private:
+  static float* host(float* value, const float* base, std::vector<float>& copy) {
+    if constexpr (in_place)
+      return value;
+    else
+      return copy.data() + (value - base);
+  }
+
+  Model& model_;
+  std::vector<float> parameters_, buffers_;
+  std::vector<TensorRef> refs_;
+};
 
 template <class Error>
 std::vector<std::uint8_t> read_whole_file(const std::filesystem::path& file) {

@@ -349,13 +349,14 @@ inline bool is_batch_counter(const std::vector<io::TensorRef>& network, std::str
 // F16 and BF16 to float; `file` names the bytes in messages. Throws SafetensorsError, naming
 // every tensor at fault, if the bytes are malformed or do not fit the network (see LoadOptions);
 // the model is then unchanged.
-template <class Net>
-LoadReport load_safetensors_from_memory(std::span<const std::uint8_t> bytes, Model<Net, cpu>& model,
-                                        const LoadOptions& options = {},
+template <class Net, class Backend>
+LoadReport load_safetensors_from_memory(std::span<const std::uint8_t> bytes,
+                                        Model<Net, Backend>& model, const LoadOptions& options = {},
                                         const std::filesystem::path& file = "<memory>") {
   using namespace detail::safetensors;
   const File f = parse_file(bytes, file);
-  const std::vector<detail::io::TensorRef> network = detail::io::model_tensors(model);
+  detail::io::HostTensors host(model);
+  const std::vector<detail::io::TensorRef>& network = host.refs();
   LoadReport report;
   std::vector<std::string> missing, unexpected, reshaped, unloadable;
   std::vector<std::pair<const detail::io::TensorRef*, const Entry*>> plan;
@@ -432,12 +433,13 @@ LoadReport load_safetensors_from_memory(std::span<const std::uint8_t> bytes, Mod
   }
   for (const auto& [t, e] : plan)
     to_floats(e->dtype, f.bytes.data() + f.data_start + e->begin, t->value, t->size);
+  host.commit();
   return report;
 }
 
 // As load_safetensors_from_memory, from a file.
-template <class Net>
-LoadReport load_safetensors(const std::filesystem::path& file, Model<Net, cpu>& model,
+template <class Net, class Backend>
+LoadReport load_safetensors(const std::filesystem::path& file, Model<Net, Backend>& model,
                             const LoadOptions& options = {}) {
   return load_safetensors_from_memory(detail::io::read_whole_file<SafetensorsError>(file), model,
                                       options, file);
@@ -445,11 +447,12 @@ LoadReport load_safetensors(const std::filesystem::path& file, Model<Net, cpu>& 
 
 // Saves the model's parameters and buffers as F32, under the model's names, with the metadata
 // {"format": "pt"} (as PyTorch's writers put it) plus the given entries.
-template <class Net>
-void save_safetensors(const std::filesystem::path& file, Model<Net, cpu>& model,
+template <class Net, class Backend>
+void save_safetensors(const std::filesystem::path& file, Model<Net, Backend>& model,
                       const std::map<std::string, std::string>& metadata = {}) {
   using namespace detail::safetensors;
-  const std::vector<detail::io::TensorRef> network = detail::io::model_tensors(model);
+  const detail::io::HostTensors host(model);
+  const std::vector<detail::io::TensorRef>& network = host.refs();
   nlohmann::ordered_json header;
   header["__metadata__"] = {{"format", "pt"}};
   for (const auto& [key, value] : metadata) header["__metadata__"][key] = value;

@@ -25,7 +25,10 @@ struct seed {
   std::uint64_t value = 0;
 };
 
-// One trainable tensor of a model, named as in PyTorch's state_dict.
+// One trainable tensor of a model, named as in PyTorch's state_dict. value and grad point into
+// the memory of the backend named by `backend` (device memory for a CUDA model): the host reads
+// them in place only on a backend with host memory, and otherwise through
+// Model::read_parameters / read_gradients.
 struct Parameter {
   std::string_view name;
   std::array<std::size_t, 4> dims{};
@@ -34,9 +37,18 @@ struct Parameter {
   float* grad = nullptr;
   std::size_t size = 0;
   bool trainable = true;
+  // The backend's name (cpu::name, cuda::name); an optimizer refuses another backend's.
+  std::string_view backend = default_backend::name;
 
   std::span<float> values() const { return {value, size}; }
   std::span<float> grads() const { return {grad, size}; }
+};
+
+// A model's parameters, with the backend they live on in the type, so that an optimizer built
+// from them runs on the same backend: st::SGD opt(model.parameters(), ...) is SGD<Backend>.
+template <class Backend>
+struct Parameters : std::span<Parameter> {
+  using backend = Backend;
 };
 
 // A non-trainable tensor (BatchNorm's running statistics).
@@ -83,6 +95,11 @@ template <class Net, class Backend>
 struct missing_kernel_report {
   static constexpr bool value = report_missing_kernel<Net, Backend>();
 };
+// The missing-kernel report, only once Net is a network and Backend is known (the assertions
+// before it have said what is wrong otherwise).
+template <class Net, class Backend>
+using kernel_report_t = std::conditional_t<Network<Net> && KnownBackend<Backend>,
+                                           missing_kernel_report<Net, Backend>, no_error>;
 
 }  // namespace detail
 
@@ -95,8 +112,7 @@ class Model {
   static_assert(!Network<Net> || KnownBackend<Backend>,
                 "Model<Net, Backend>: unknown backend; use strata::cpu (strata/strata.hpp "
                 "includes it) or include the backend's header, strata/backend/<name>/kernels.hpp");
-  static_assert(std::conditional_t < !Network<Net> || !KnownBackend<Backend>, detail::no_error,
-                detail::missing_kernel_report < Net, Backend >> ::value);
+  static_assert(detail::kernel_report_t<Net, Backend>::value);
 };
 
 template <Network Net, KnownBackend Backend>
@@ -126,7 +142,7 @@ class Model<Net, Backend> {
     std::size_t offset = 0;
     for (const ParamSpec& spec : Net::params) {
       parameters_.push_back({spec.name.view(), spec.dims, spec.rank, params_.data() + offset,
-                             grads_.data() + offset, spec.size(), true});
+                             grads_.data() + offset, spec.size(), true, Backend::name});
       offset += spec.size();
     }
     offset = 0;
@@ -143,7 +159,7 @@ class Model<Net, Backend> {
   Model& operator=(Model&&) noexcept = default;
 
   // input: batch * C*H*W floats, NCHW. The input is copied, so it need not outlive the call.
-  Output<output_shape> forward(std::span<const float> input) {
+  Output<output_shape, float, Backend> forward(std::span<const float> input) {
     if (input.empty() || input.size() % input_shape::size != 0)
       throw std::invalid_argument("Model::forward: input has " + std::to_string(input.size()) +
                                   " values, not a positive multiple of the sample size " +
@@ -190,7 +206,7 @@ class Model<Net, Backend> {
   void eval() { training_ = false; }
   bool training() const { return training_; }
 
-  std::span<Parameter> parameters() { return parameters_; }
+  Parameters<Backend> parameters() { return {parameters_}; }
   std::span<const Buffer> buffers() const { return buffer_refs_; }
   std::span<float> parameter_data() { return {params_.data(), parameter_count}; }
   std::span<const float> parameter_data() const { return {params_.data(), parameter_count}; }
@@ -209,17 +225,26 @@ class Model<Net, Backend> {
   }
   void write_buffers(std::span<const float> host) { write(host, buffers_, buffer_size, "buffers"); }
 
-  // The output of layer I of the last forward, [batch, shape of layer I].
+  // The output of layer I of the last forward, [batch, shape of layer I], in place (on a
+  // backend with host memory) or as a copy on the host (on every backend).
   template <std::size_t I>
-  std::span<const float> activation() const {
+  std::span<const float> activation() const requires kernels<Backend>::host_memory {
     static_assert(I < Net::layer_count, "Model::activation: layer index out of range");
-    if constexpr (I < Net::layer_count) {
-      using shape = typename Net::template layer<I>::output_shape;
-      if (I + 1 == Net::layer_count) return {output_data(), batch_ * shape::size};
-      return {saved_data() + Net::activation_offset(I, batch_), batch_ * shape::size};
-    } else {
+    if constexpr (I < Net::layer_count)
+      return activation_data<I>();
+    else
       return {};
+  }
+  template <std::size_t I>
+  std::vector<float> read_activation() const {
+    static_assert(I < Net::layer_count, "Model::read_activation: layer index out of range");
+    std::vector<float> host;
+    if constexpr (I < Net::layer_count) {
+      const std::span<const float> data = activation_data<I>();
+      host.resize(data.size());
+      ops::download(exec_, host.size(), data.data(), host.data());
     }
+    return host;
   }
 
   std::size_t batch() const { return batch_; }
@@ -228,6 +253,13 @@ class Model<Net, Backend> {
 
  private:
   using storage = typename ops::template buffer<float>;
+
+  template <std::size_t I>
+  std::span<const float> activation_data() const {
+    using shape = typename Net::template layer<I>::output_shape;
+    if (I + 1 == Net::layer_count) return {output_data(), batch_ * shape::size};
+    return {saved_data() + Net::activation_offset(I, batch_), batch_ * shape::size};
+  }
 
   std::vector<float> read(const storage& from, std::size_t count) const {
     std::vector<float> host(count);
@@ -269,7 +301,7 @@ class Model<Net, Backend> {
   }
   template <class... Sites>
   auto outputs_at(site_list<Sites...>) {
-    return std::tuple{Output<typename Sites::head::logits_shape>{
+    return std::tuple{Output<typename Sites::head::logits_shape, float, Backend>{
         Sites::head::logits(saved_at<Sites>(), batch_),
         Sites::head::logit_grads(saved_at<Sites>(), batch_), batch_, generation_}...};
   }

@@ -69,13 +69,16 @@ class Evaluation {
   }
 
   // A batch of a model's output with its labels.
-  template <class S, class T>
-  void add(const Output<S, T>& logits, std::span<const std::int32_t> labels) {
+  template <class S, class T, class Backend>
+  void add(const Output<S, T, Backend>& logits, std::span<const std::int32_t> labels) {
     static_assert(S::rank == 1, "Evaluation::add: the network's output must be flat");
     if (labels.size() < logits.batch)
       throw std::invalid_argument("Evaluation::add: " + std::to_string(labels.size()) +
                                   " labels for a batch of " + std::to_string(logits.batch));
-    for (std::size_t n = 0; n < logits.batch; ++n) add(logits.sample(n), labels[n]);
+    thread_local std::vector<T> copy;
+    const std::span<const T> values = host_values(logits, copy);
+    for (std::size_t n = 0; n < logits.batch; ++n)
+      add(values.subspan(n * S::size, S::size), labels[n]);
   }
 
   std::size_t classes() const { return classes_; }

@@ -5,6 +5,11 @@
 // where a frozen parameter has no gradient, a parameter counts its own steps: one unfrozen
 // later starts its momentum and Adam's bias correction afresh. Built from st::groups(...)
 // (param_groups.hpp), an optimizer trains each group with its own lr and weight decay.
+//
+// An optimizer runs on its parameters' backend, its state in that backend's memory:
+// st::SGD opt(model.parameters(), ...) deduces SGD<Backend> from the model; one built from a
+// plain std::span<Parameter> is the default backend's, and refuses another backend's
+// parameters.
 #pragma once
 
 #include <cmath>
@@ -15,8 +20,9 @@
 #include <utility>
 #include <vector>
 
-#include "strata/backend/cpu/parallel.hpp"
+#include "strata/backend/default.hpp"
 #include "strata/backend/formulas.hpp"
+#include "strata/backend/kernels.hpp"
 #include "strata/runtime/model.hpp"
 #include "strata/train/param_groups.hpp"
 
@@ -24,29 +30,67 @@ namespace strata {
 
 namespace detail {
 
-// One state tensor per parameter, stored contiguously, and the number of steps that updated
-// each parameter.
+// The parameters an optimizer updates, checked to live on its backend.
+template <class Backend>
+std::span<Parameter> checked_parameters(std::span<Parameter> params, const char* optimizer) {
+  for (const Parameter& p : params)
+    if (p.backend != Backend::name)
+      throw std::invalid_argument(std::string(optimizer) + "<" + Backend::name + ">: parameter '" +
+                                  std::string(p.name) + "' lives on backend " +
+                                  std::string(p.backend) +
+                                  "; build the optimizer from that model's parameters()");
+  return params;
+}
+
+// One state tensor per parameter, stored contiguously in Backend's memory, and the number of
+// steps that updated each parameter.
+template <class Backend>
 class OptimizerState {
+  using ops = kernels<Backend>;
+
  public:
+  using backend = Backend;
+
   OptimizerState(std::span<Parameter> params, std::size_t tensors_per_param)
-      : params_(params), param_steps_(params.size(), 0) {
-    std::size_t total = 0;
-    for (const Parameter& p : params_) total += p.size;
-    for (std::size_t k = 0; k < tensors_per_param; ++k) state_.emplace_back(total, 0.0f);
+      : params_(params), param_steps_(params.size(), 0), exec_(ops::make_exec()) {
+    for (const Parameter& p : params_) size_ += p.size;
+    // Zero-filled, as torch.optim's state starts.
+    for (std::size_t k = 0; k < tensors_per_param; ++k) state_.emplace_back(size_);
   }
   std::span<const Parameter> params() const { return params_; }
-  // State tensor k of the parameter whose values start at `offset` within the concatenation.
+  // State tensor k of the parameter whose values start at `offset` within the concatenation, in
+  // Backend's memory.
   float* slot(std::size_t k, std::size_t offset) { return state_[k].data() + offset; }
-  std::span<float> tensor(std::size_t k) { return state_[k]; }
+  // State tensor k in place, on a backend with host memory.
+  std::span<float> tensor(std::size_t k) requires kernels<Backend>::host_memory {
+    return {state_[k].data(), size_};
+  }
+  std::size_t tensor_size() const { return size_; }
   std::size_t tensor_count() const { return state_.size(); }
+  // State tensor k on the host, and the way back (checkpoints).
+  std::vector<float> read_tensor(std::size_t k) const {
+    std::vector<float> host(size_);
+    ops::download(exec_, size_, state_[k].data(), host.data());
+    return host;
+  }
+  void write_tensor(std::size_t k, std::span<const float> host) {
+    if (host.size() != size_)
+      throw std::invalid_argument("OptimizerState::write_tensor: got " +
+                                  std::to_string(host.size()) + " values, the state has " +
+                                  std::to_string(size_));
+    ops::upload(exec_, size_, host.data(), state_[k].data());
+  }
   std::size_t& param_steps(std::size_t index) { return param_steps_[index]; }
   // A checkpoint keeps one step count; a resumed run gives it to every parameter.
   void set_param_steps(std::size_t steps) { param_steps_.assign(param_steps_.size(), steps); }
+  const exec_t<Backend>& exec() const { return exec_; }
 
  private:
   std::span<const Parameter> params_;
-  std::vector<std::vector<float>> state_;
+  std::size_t size_ = 0;
+  std::vector<typename ops::template buffer<float>> state_;
   std::vector<std::size_t> param_steps_;
+  exec_t<Backend> exec_;
 };
 
 }  // namespace detail
@@ -59,21 +103,29 @@ struct SgdOptions {
   bool nesterov = false;
 };
 
+template <class Backend = default_backend>
 class SGD {
  public:
+  using backend = Backend;
+
+  SGD(Parameters<Backend> params, SgdOptions options)
+      : SGD(std::span<Parameter>(params), options) {}
   SGD(std::span<Parameter> params, SgdOptions options)
       : SGD(params, detail::GroupOptions<SgdOptions>(params, options)) {}
-  SGD(const ParamGroups& groups, SgdOptions base)
+  SGD(const ParamGroups<Backend>& groups, SgdOptions base)
       : SGD(groups.params, detail::GroupOptions<SgdOptions>(groups, base)) {}
 
   void step() {
-    const backend::cpu::DenormalsFlushed flushed;
     std::size_t offset = 0;
     for (std::size_t index = 0; index < state_.params().size(); ++index) {
       const Parameter& p = state_.params()[index];
-      if (p.trainable)
-        update(p, options_.of_parameter(index), state_.slot(0, offset),
-               state_.param_steps(index)++ == 0);
+      if (p.trainable) {
+        const SgdOptions& o = options_.of_parameter(index);
+        const bool first = state_.param_steps(index)++ == 0;
+        kernels<Backend>::sgd_step(
+            state_.exec(), p.size, p.value, p.grad, state_.slot(0, offset),
+            {o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov, first});
+      }
       offset += p.size;
     }
     ++steps_;
@@ -83,7 +135,7 @@ class SGD {
   SgdOptions& group(std::size_t g) { return options_.group(g); }
   std::size_t group_count() const { return options_.count(); }
   std::size_t steps() const { return steps_; }
-  detail::OptimizerState& state() { return state_; }
+  detail::OptimizerState<Backend>& state() { return state_; }
   void set_steps(std::size_t steps) {
     steps_ = steps;
     state_.set_param_steps(steps);
@@ -91,7 +143,8 @@ class SGD {
 
  private:
   SGD(std::span<Parameter> params, detail::GroupOptions<SgdOptions> options)
-      : options_(std::move(options)), state_(params, 1) {
+      : options_(std::move(options)),
+        state_(detail::checked_parameters<Backend>(params, "SGD"), 1) {
     for (std::size_t g = 0; g < options_.count(); ++g) {
       const SgdOptions& o = options_.group(g);
       if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
@@ -99,16 +152,16 @@ class SGD {
     }
   }
 
-  static void update(const Parameter& p, const SgdOptions& o, float* momentum_buffer, bool first) {
-    for (std::size_t i = 0; i < p.size; ++i)
-      backend::sgd_update(p.value[i], p.grad[i], momentum_buffer[i], o.lr, o.momentum, o.dampening,
-                          o.weight_decay, o.nesterov, first);
-  }
-
   detail::GroupOptions<SgdOptions> options_;
-  detail::OptimizerState state_;
+  detail::OptimizerState<Backend> state_;
   std::size_t steps_ = 0;
 };
+
+template <class Backend>
+SGD(Parameters<Backend>, SgdOptions) -> SGD<Backend>;
+template <class Backend>
+SGD(const ParamGroups<Backend>&, SgdOptions) -> SGD<Backend>;
+SGD(std::span<Parameter>, SgdOptions)->SGD<default_backend>;
 
 struct AdamOptions {
   float lr = 1e-3f;
@@ -122,16 +175,19 @@ namespace detail {
 
 // Adam and AdamW differ only in how weight decay enters: as an L2 term added to the gradient
 // (Adam) or as a decoupled shrink of the weights (AdamW).
-template <bool Decoupled>
+template <class Backend, bool Decoupled>
 class AdamFamily {
  public:
+  using backend = Backend;
+
   AdamFamily(std::span<Parameter> params, AdamOptions options)
-      : options_(params, options), state_(params, 2) {}
-  AdamFamily(const ParamGroups& groups, AdamOptions base)
-      : options_(groups, base), state_(groups.params, 2) {}
+      : options_(params, options),
+        state_(checked_parameters<Backend>(params, Decoupled ? "AdamW" : "Adam"), 2) {}
+  AdamFamily(const ParamGroups<Backend>& groups, AdamOptions base)
+      : options_(groups, base),
+        state_(checked_parameters<Backend>(groups.params, Decoupled ? "AdamW" : "Adam"), 2) {}
 
   void step() {
-    const backend::cpu::DenormalsFlushed flushed;
     ++steps_;
     std::size_t offset = 0;
     for (std::size_t index = 0; index < state_.params().size(); ++index) {
@@ -142,13 +198,9 @@ class AdamFamily {
       if (!p.trainable) continue;
       const AdamOptions& o = options_.of_parameter(index);
       const auto t = static_cast<double>(++state_.param_steps(index));
-      const double correction1 = 1.0 - std::pow(double(o.beta1), t);
-      const double correction2 = 1.0 - std::pow(double(o.beta2), t);
-      const auto step_size = static_cast<float>(o.lr / correction1);
-      const auto sqrt_correction2 = static_cast<float>(std::sqrt(correction2));
-      for (std::size_t i = 0; i < p.size; ++i)
-        backend::adam_update(p.value[i], p.grad[i], m[i], v[i], o.lr, o.beta1, o.beta2, o.eps,
-                             o.weight_decay, Decoupled, step_size, sqrt_correction2);
+      kernels<Backend>::adam_step(state_.exec(), p.size, p.value, p.grad, m, v,
+                                  strata::backend::adam_step_for(o.lr, o.beta1, o.beta2, o.eps,
+                                                                 o.weight_decay, Decoupled, t));
     }
   }
 
@@ -156,7 +208,7 @@ class AdamFamily {
   AdamOptions& group(std::size_t g) { return options_.group(g); }
   std::size_t group_count() const { return options_.count(); }
   std::size_t steps() const { return steps_; }
-  OptimizerState& state() { return state_; }
+  OptimizerState<Backend>& state() { return state_; }
   void set_steps(std::size_t steps) {
     steps_ = steps;
     state_.set_param_steps(steps);
@@ -164,21 +216,50 @@ class AdamFamily {
 
  private:
   GroupOptions<AdamOptions> options_;
-  OptimizerState state_;
+  OptimizerState<Backend> state_;
   std::size_t steps_ = 0;
 };
 
 }  // namespace detail
 
-using Adam = detail::AdamFamily<false>;
+template <class Backend = default_backend>
+class Adam : public detail::AdamFamily<Backend, false> {
+ public:
+  Adam(Parameters<Backend> params, AdamOptions options)
+      : detail::AdamFamily<Backend, false>(params, options) {}
+  Adam(std::span<Parameter> params, AdamOptions options)
+      : detail::AdamFamily<Backend, false>(params, options) {}
+  Adam(const ParamGroups<Backend>& groups, AdamOptions base)
+      : detail::AdamFamily<Backend, false>(groups, base) {}
+};
+
+template <class Backend>
+Adam(Parameters<Backend>, AdamOptions) -> Adam<Backend>;
+template <class Backend>
+Adam(const ParamGroups<Backend>&, AdamOptions) -> Adam<Backend>;
+Adam(std::span<Parameter>, AdamOptions)->Adam<default_backend>;
 
 // AdamW's default weight decay is PyTorch's (0.01); pass options to change it.
-class AdamW : public detail::AdamFamily<true> {
+template <class Backend = default_backend>
+class AdamW : public detail::AdamFamily<Backend, true> {
  public:
+  AdamW(Parameters<Backend> params, AdamOptions options = {.weight_decay = 1e-2f})
+      : detail::AdamFamily<Backend, true>(params, options) {}
   AdamW(std::span<Parameter> params, AdamOptions options = {.weight_decay = 1e-2f})
-      : AdamFamily(params, options) {}
-  AdamW(const ParamGroups& groups, AdamOptions base = {.weight_decay = 1e-2f})
-      : AdamFamily(groups, base) {}
+      : detail::AdamFamily<Backend, true>(params, options) {}
+  AdamW(const ParamGroups<Backend>& groups, AdamOptions base = {.weight_decay = 1e-2f})
+      : detail::AdamFamily<Backend, true>(groups, base) {}
 };
+
+template <class Backend>
+AdamW(Parameters<Backend>, AdamOptions) -> AdamW<Backend>;
+template <class Backend>
+AdamW(Parameters<Backend>) -> AdamW<Backend>;
+template <class Backend>
+AdamW(const ParamGroups<Backend>&, AdamOptions) -> AdamW<Backend>;
+template <class Backend>
+AdamW(const ParamGroups<Backend>&) -> AdamW<Backend>;
+AdamW(std::span<Parameter>, AdamOptions)->AdamW<default_backend>;
+AdamW(std::span<Parameter>)->AdamW<default_backend>;
 
 }  // namespace strata

@@ -29,9 +29,11 @@ struct GroupSpec {
   std::optional<float> weight_decay{};
 };
 
-// Which group each parameter is in, and what each group overrides.
+// Which group each parameter is in, and what each group overrides; the parameters live on
+// Backend.
+template <class Backend = default_backend>
 struct ParamGroups {
-  std::span<Parameter> params;
+  Parameters<Backend> params;
   std::vector<GroupSpec> specs;
   std::vector<std::size_t> group_of;  // one entry per parameter, an index into specs
 };
@@ -39,9 +41,10 @@ struct ParamGroups {
 // A parameter matched by no group, or a group that matches no parameter (a misspelt prefix, or
 // one shadowed by an earlier group), is an error: both would otherwise silently train with the
 // wrong settings.
-inline ParamGroups groups(std::span<Parameter> params, std::vector<GroupSpec> specs) {
+template <class Backend>
+ParamGroups<Backend> groups(Parameters<Backend> params, std::vector<GroupSpec> specs) {
   if (specs.empty()) throw std::invalid_argument("groups: give at least one GroupSpec");
-  ParamGroups out{params, std::move(specs), {}};
+  ParamGroups<Backend> out{params, std::move(specs), {}};
   std::vector<std::size_t> members(out.specs.size(), 0);
   for (const Parameter& p : params) {
     std::size_t g = 0;
@@ -62,8 +65,13 @@ inline ParamGroups groups(std::span<Parameter> params, std::vector<GroupSpec> sp
   return out;
 }
 
+// Parameters given as a plain span are the default backend's.
+inline ParamGroups<> groups(std::span<Parameter> params, std::vector<GroupSpec> specs) {
+  return groups(Parameters<default_backend>{params}, std::move(specs));
+}
+
 template <class Net, class Backend>
-ParamGroups groups(Model<Net, Backend>& model, std::vector<GroupSpec> specs) {
+ParamGroups<Backend> groups(Model<Net, Backend>& model, std::vector<GroupSpec> specs) {
   return groups(model.parameters(), std::move(specs));
 }
 
@@ -76,7 +84,8 @@ class GroupOptions {
  public:
   GroupOptions(std::span<Parameter> params, Options options)
       : options_{options}, group_of_(params.size(), 0) {}
-  GroupOptions(const ParamGroups& groups, Options base) : group_of_(groups.group_of) {
+  template <class Backend>
+  GroupOptions(const ParamGroups<Backend>& groups, Options base) : group_of_(groups.group_of) {
     for (const GroupSpec& spec : groups.specs) {
       Options o = base;
       if (spec.lr) o.lr = *spec.lr;

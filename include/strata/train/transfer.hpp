@@ -85,24 +85,24 @@ std::size_t set_layers_trainable(std::span<Parameter> params, bool on) {
 
 // By name prefix ("layer1." matches "layer1.0.conv1.weight"; "" matches every parameter).
 // Return how many parameter tensors they set; throw std::invalid_argument if none matches.
-template <class Net>
-std::size_t freeze(Model<Net>& model, std::string_view prefix) {
+template <class Net, class Backend>
+std::size_t freeze(Model<Net, Backend>& model, std::string_view prefix) {
   return detail::set_trainable(model.parameters(), prefix, false, "freeze");
 }
-template <class Net>
-std::size_t unfreeze(Model<Net>& model, std::string_view prefix) {
+template <class Net, class Backend>
+std::size_t unfreeze(Model<Net, Backend>& model, std::string_view prefix) {
   return detail::set_trainable(model.parameters(), prefix, true, "unfreeze");
 }
 
 // By top-level layer index: layers [First, Last) of Sequential<Input, layers...>, counted as
 // Model::activation<I> counts them. A range outside the network, or one without parameters, does
 // not compile. Return how many parameter tensors they set.
-template <std::size_t First, std::size_t Last, class Net>
-std::size_t freeze_layers(Model<Net>& model) {
+template <std::size_t First, std::size_t Last, class Net, class Backend>
+std::size_t freeze_layers(Model<Net, Backend>& model) {
   return detail::set_layers_trainable<First, Last, Net>(model.parameters(), false);
 }
-template <std::size_t First, std::size_t Last, class Net>
-std::size_t unfreeze_layers(Model<Net>& model) {
+template <std::size_t First, std::size_t Last, class Net, class Backend>
+std::size_t unfreeze_layers(Model<Net, Backend>& model) {
   return detail::set_layers_trainable<First, Last, Net>(model.parameters(), true);
 }
 
@@ -177,14 +177,18 @@ struct CopyReport {
 
 // Copies every parameter and buffer (BatchNorm's running statistics) of `source` into the
 // tensor of `target` with the same name and shape, and reports every tensor it did not copy.
-// Throws std::invalid_argument when nothing matches: the networks share no layer names.
-template <class SourceNet, class TargetNet>
-CopyReport copy_matching(Model<SourceNet>& source, Model<TargetNet>& target) {
-  const std::vector<detail::io::TensorRef> from = detail::io::model_tensors(source);
+// Throws std::invalid_argument when nothing matches: the networks share no layer names. The two
+// models may run on different backends.
+template <class SourceNet, class SourceBackend, class TargetNet, class TargetBackend>
+CopyReport copy_matching(Model<SourceNet, SourceBackend>& source,
+                         Model<TargetNet, TargetBackend>& target) {
+  const detail::io::HostTensors source_host(source);
+  detail::io::HostTensors target_host(target);
+  const std::vector<detail::io::TensorRef>& from = source_host.refs();
   std::unordered_map<std::string_view, const detail::io::TensorRef*> by_name;
   for (const detail::io::TensorRef& t : from) by_name.emplace(t.name, &t);
   CopyReport report;
-  for (const detail::io::TensorRef& t : detail::io::model_tensors(target)) {
+  for (const detail::io::TensorRef& t : target_host.refs()) {
     const auto found = by_name.find(t.name);
     if (found == by_name.end() || found->second->buffer != t.buffer) {
       report.kept.emplace_back(t.name);
@@ -206,6 +210,7 @@ CopyReport copy_matching(Model<SourceNet>& source, Model<TargetNet>& target) {
         "copy_matching: no tensor of the source has a name and shape in "
         "the target (" +
         report.str() + ")");
+  target_host.commit();
   return report;
 }
 

@@ -223,9 +223,10 @@ void add_row_bias(std::size_t threads, std::size_t rows, std::size_t columns, co
 // out[c] = sum over the rows of x[r, c] (a bias gradient), rows summed in order.
 template <class T>
 void sum_rows(std::size_t, std::size_t rows, std::size_t columns, const T* x, T* out) {
-  for (std::size_t c = 0; c < columns; ++c) out[c] = T(0);
+  std::fill_n(out, columns, T(0));
+  ArrayMap<T> sums(out, static_cast<Eigen::Index>(columns));
   for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < columns; ++c) out[c] += x[r * columns + c];
+    sums += ConstArrayMap<T>(x + r * columns, static_cast<Eigen::Index>(columns));
 }
 
 }  // namespace strata::backend::cpu

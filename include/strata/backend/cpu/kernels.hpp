@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 
 #include "strata/backend/cpu/conv.hpp"
@@ -48,6 +49,8 @@ struct kernels<cpu> {
   // Held around a model pass: flush-to-zero and denormals-are-zero (parallel.hpp says why).
   using pass_scope = backend::cpu::DenormalsFlushed;
 
+  // Whether the host may read the backend's memory directly (Output::values, the I/O paths).
+  static constexpr bool host_memory = true;
   // Host memory to the backend's and back; on the CPU both are host memory.
   template <class T>
   static void upload(const exec& e, std::size_t count, const T* host, T* data) {
@@ -129,6 +132,34 @@ struct kernels<cpu> {
   template <class T>
   static void sum_rows(const exec& e, std::size_t rows, std::size_t columns, const T* x, T* out) {
     backend::cpu::sum_rows(e.threads, rows, columns, x, out);
+  }
+
+  // Softmax cross-entropy over rows of logits: writes d(loss)/d(logits) into grad and returns
+  // weight times the mean loss. labels: host memory, checked to lie in [0, classes).
+  template <class T>
+  static double cross_entropy(const exec&, std::size_t batch, std::size_t classes, const T* logits,
+                              const std::int32_t* labels, double label_smoothing, double weight,
+                              T* grad) {
+    double total = 0;
+    for (std::size_t n = 0; n < batch; ++n)
+      total += backend::cross_entropy_row(logits + n * classes, classes,
+                                          static_cast<std::size_t>(labels[n]), label_smoothing,
+                                          weight, batch, grad + n * classes);
+    return weight * total / double(batch);
+  }
+
+  // One optimizer step over one parameter tensor of count elements.
+  static void sgd_step(const exec&, std::size_t count, float* value, const float* grad,
+                       float* momentum_buffer, const backend::SgdStep& step) {
+    const backend::cpu::DenormalsFlushed flushed;
+    for (std::size_t i = 0; i < count; ++i)
+      backend::sgd_update(value[i], grad[i], momentum_buffer[i], step);
+  }
+  static void adam_step(const exec&, std::size_t count, float* value, const float* grad, float* m,
+                        float* v, const backend::AdamStep& step) {
+    const backend::cpu::DenormalsFlushed flushed;
+    for (std::size_t i = 0; i < count; ++i)
+      backend::adam_update(value[i], grad[i], m[i], v[i], step);
   }
 
   // --- op::gemm: C[m, n] = alpha * op(A) * op(B) + beta * C, row-major ---
@@ -233,7 +264,8 @@ struct kernels<cpu> {
   template <class Generator, class T>
   static void random_mask(const exec&, Generator& rng, std::size_t count, double drop, T keep_scale,
                           T* mask) {
-    backend::draw_mask(rng, count, drop, keep_scale, mask);
+    const backend::MaskRule rule(backend::next_mask_key(rng), drop);
+    for (std::size_t i = 0; i < count; ++i) mask[i] = rule.element(i, keep_scale);
   }
 };
 

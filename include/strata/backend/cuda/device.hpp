@@ -59,6 +59,12 @@ inline auto policy(const Exec& e) {
   return thrust::cuda::par_nosync.on(e.stream);
 }
 
+// Lets cuBLAS use TF32 tensor cores for float products (gemm.cuh says what it costs); off by
+// default. Affects every model on this process's device.
+inline void set_tf32(bool on) {
+  Device::get().blas.allow_tf32(on);
+}
+
 template <class T>
 using Buffer = DeviceBuffer<T>;
 
@@ -88,6 +94,9 @@ inline Exec make_exec() {
 inline auto policy(const Exec&) {
   return thrust::device;
 }
+
+// No tensor cores on the host: products stay in float whatever is asked.
+inline void set_tf32(bool) {}
 
 // Thrust's OpenMP system addresses host memory.
 template <class T>

@@ -6,7 +6,7 @@
 
 #include <cmath>
 #include <cstddef>
-#include <vector>
+#include <cstdint>
 
 #include "strata/backend/cuda/device.hpp"
 #include "strata/backend/formulas.hpp"
@@ -614,21 +614,62 @@ struct LrnBackward {
   }
 };
 
+// ----- loss and optimizer steps ------------------------------------------------------------
+
+template <class T>
+struct CrossEntropyRow {
+  index classes, batch;
+  const T* logits;
+  const std::int32_t* labels;
+  double label_smoothing, weight;
+  T* grad;
+  double* losses;
+  STRATA_HOST_DEVICE void operator()(index n) const {
+    losses[n] = cross_entropy_row(logits + n * classes, classes, static_cast<index>(labels[n]),
+                                  label_smoothing, weight, batch, grad + n * classes);
+  }
+};
+
+// out[0] = the sum of values[0, count), in order: one thread.
+struct SumInOrder {
+  index count;
+  const double* values;
+  double* out;
+  STRATA_HOST_DEVICE void operator()(index) const {
+    double sum = 0;
+    for (index i = 0; i < count; ++i) sum += values[i];
+    *out = sum;
+  }
+};
+
+struct SgdElement {
+  float* value;
+  const float* grad;
+  float* momentum_buffer;
+  SgdStep step;
+  STRATA_HOST_DEVICE void operator()(index i) const {
+    sgd_update(value[i], grad[i], momentum_buffer[i], step);
+  }
+};
+
+struct AdamElement {
+  float* value;
+  const float* grad;
+  float *m, *v;
+  AdamStep step;
+  STRATA_HOST_DEVICE void operator()(index i) const {
+    adam_update(value[i], grad[i], m[i], v[i], step);
+  }
+};
+
 // ----- random masks ------------------------------------------------------------------------
 
-// Drawn on the host from the model's generator (the CPU backend's draws, element for element),
-// then copied to the device; the staging buffer grows once, to the largest mask.
-template <class Generator, class T>
-void random_mask(const Exec& e, Generator& rng, index count, double drop, T keep_scale, T* mask) {
-#if STRATA_CUDA_ON_DEVICE
-  thread_local std::vector<T> staging;
-  if (staging.size() < count) staging.resize(count);
-  draw_mask(rng, count, drop, keep_scale, staging.data());
-  upload(e, count, staging.data(), mask);
-#else
-  (void)e;
-  draw_mask(rng, count, drop, keep_scale, mask);
-#endif
-}
+template <class T>
+struct MaskElement {
+  MaskRule rule;
+  T keep_scale;
+  T* mask;
+  STRATA_HOST_DEVICE void operator()(index i) const { mask[i] = rule.element(i, keep_scale); }
+};
 
 }  // namespace strata::backend::cuda

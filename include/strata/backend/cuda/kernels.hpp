@@ -12,6 +12,7 @@
 #include <thrust/transform.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "strata/backend/cuda/device.hpp"
 #include "strata/backend/cuda/functors.hpp"
@@ -37,6 +38,10 @@ struct kernels<cuda> {
   template <class T>
   using buffer = backend::cuda::Buffer<T>;
   struct pass_scope {};
+
+  // Device memory is never read by the host directly, also host-run, where it could be: the
+  // staging paths (Output::read, the I/O of a model) then run in CI as they do on a GPU.
+  static constexpr bool host_memory = false;
 
   template <class T>
   static void upload(const exec& e, std::size_t count, const T* host, T* data) {
@@ -111,6 +116,39 @@ struct kernels<cuda> {
   template <class T>
   static void sum_rows(const exec& e, std::size_t rows, std::size_t columns, const T* x, T* out) {
     backend::cuda::for_each_index(e, columns, backend::cuda::SumRows<T>{rows, columns, x, out});
+  }
+
+  // Softmax cross-entropy, one thread per row, then one thread summing the rows in order (a
+  // batch is small, and thrust::reduce would allocate its temporary storage on every call).
+  // Labels (host memory, already checked) go to the device through a staging buffer that grows
+  // once, to the largest batch. Waits for the stream, since the loss is returned to the host.
+  template <class T>
+  static double cross_entropy(const exec& e, std::size_t batch, std::size_t classes,
+                              const T* logits, const std::int32_t* labels, double label_smoothing,
+                              double weight, T* grad) {
+    thread_local buffer<std::int32_t> device_labels;
+    thread_local buffer<double> losses;  // one per row, then their sum
+    device_labels.resize(batch);
+    losses.resize(batch + 1);
+    upload(e, batch, labels, device_labels.data());
+    namespace k = backend::cuda;
+    k::for_each_index(e, batch,
+                      k::CrossEntropyRow<T>{classes, batch, logits, device_labels.data(),
+                                            label_smoothing, weight, grad, losses.data()});
+    k::for_each_index(e, 1, k::SumInOrder{batch, losses.data(), losses.data() + batch});
+    double total = 0;
+    download(e, 1, losses.data() + batch, &total);
+    return weight * total / double(batch);
+  }
+
+  static void sgd_step(const exec& e, std::size_t count, float* value, const float* grad,
+                       float* momentum_buffer, const backend::SgdStep& step) {
+    backend::cuda::for_each_index(e, count,
+                                  backend::cuda::SgdElement{value, grad, momentum_buffer, step});
+  }
+  static void adam_step(const exec& e, std::size_t count, float* value, const float* grad, float* m,
+                        float* v, const backend::AdamStep& step) {
+    backend::cuda::for_each_index(e, count, backend::cuda::AdamElement{value, grad, m, v, step});
   }
 
   // --- op::gemm ---
@@ -262,13 +300,14 @@ struct kernels<cuda> {
                                   backend::cuda::LrnBackward<G, T>{constants, x, y, dy, saved, dx});
   }
 
-  // --- op::random_mask ---
-  // Drawn on the host from the model's generator, as the CPU backend draws, so that both
-  // backends train with the same masks for the same seed, then copied to the device.
+  // --- op::random_mask: Philox on the device, keyed on the host as the CPU backend keys it ---
   template <class Generator, class T>
   static void random_mask(const exec& e, Generator& rng, std::size_t count, double drop,
                           T keep_scale, T* mask) {
-    backend::cuda::random_mask(e, rng, count, drop, keep_scale, mask);
+    backend::cuda::for_each_index(
+        e, count,
+        backend::cuda::MaskElement<T>{backend::MaskRule(backend::next_mask_key(rng), drop),
+                                      keep_scale, mask});
   }
 };
 
