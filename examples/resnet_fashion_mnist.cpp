@@ -4,7 +4,7 @@
 // (the seed's exercise: it trains worse).
 //
 //   resnet_fashion_mnist [--epochs 8] [--batch 128] [--lr 0.1] [--seed 1] [--threads 2]
-//                        [--no-skip] [--checkpoint resnet.ckpt] [--train-limit N]
+//                        [--no-skip] [--checkpoint resnet.ckpt] [--train-limit N] [--device cpu]
 #include <cstdio>
 
 #include <strata/blocks/resnet.hpp>
@@ -32,11 +32,9 @@ using FashionResNet =
                    st::Stage<2, Block<128, 2>, Block<128, 1>>,  // 128x7x7
                    st::GlobalAvgPool, st::Flatten, st::Linear<10>>;
 
-template <class Net>
-int run(const examples::Flags& flags, const examples::FashionMnist& data, const char* title) {
-  std::printf("%s on Fashion-MNIST: %zu training and %zu test images, %zu threads\n\n%s\n", title,
-              data.train.count, data.test.count, flags.threads, st::summary<Net>().c_str());
-  st::Model<Net> model{st::seed{flags.seed}};
+template <class Net, class Backend>
+void train(const examples::Flags& flags, const examples::FashionMnist& data) {
+  st::Model<Net, Backend> model{st::seed{flags.seed}};
   st::SGD optimizer{model.parameters(),
                     {.lr = flags.lr, .momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = true}};
   st::data::Loader loader{data.train,
@@ -49,6 +47,14 @@ int run(const examples::Flags& flags, const examples::FashionMnist& data, const 
                                     .warmup = loader.batches_per_epoch() / 2};
   examples::train(model, optimizer, loader, data.test, flags,
                   [&](std::size_t step) { optimizer.options().lr = schedule(step); });
+}
+
+template <class Net>
+int run(const examples::Flags& flags, const examples::FashionMnist& data, const char* title) {
+  std::printf("%s on Fashion-MNIST: %zu training and %zu test images, on %s (%zu threads)\n\n%s\n",
+              title, data.train.count, data.test.count, flags.device.c_str(), flags.threads,
+              st::summary<Net>().c_str());
+  examples::on_device(flags, [&]<class Backend>() { train<Net, Backend>(flags, data); });
   return 0;
 }
 

@@ -25,6 +25,9 @@
 #include <strata/image/visualize.hpp>
 #include <strata/strata.hpp>
 #include <strata/train/metrics.hpp>
+#if defined(STRATA_EXAMPLES_CUDA)
+#include <strata/backend/cuda/kernels.hpp>
+#endif
 
 namespace examples {
 
@@ -44,7 +47,15 @@ struct Flags {
   std::size_t shots = 50;       // transfer_learning only: labelled images per new class
   std::filesystem::path metrics_csv, predictions_png, feature_maps_png, filters_png;
   std::size_t feature_layer = 1;  // the layer whose output --feature-maps-png draws
+  std::string device = "cpu";     // the backend: cpu, or cuda in a build with CUDA
 };
+
+// Whether this build of the examples has the CUDA backend (the *_cuda targets, built by nvcc).
+#if defined(STRATA_EXAMPLES_CUDA)
+inline constexpr bool has_cuda = true;
+#else
+inline constexpr bool has_cuda = false;
+#endif
 
 inline constexpr std::array<std::string_view, 10> fashion_mnist_classes{
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -61,7 +72,7 @@ std::vector<std::string_view> class_names() {
   std::cerr << program << ": " << problem << "\n"
             << "usage: " << program
             << " [--epochs N] [--batch N] [--lr X] [--seed N] [--threads N]\n"
-            << "       [--data-dir DIR] [--checkpoint FILE] [--train-limit N]"
+            << "       [--device cpu|cuda] [--data-dir DIR] [--checkpoint FILE] [--train-limit N]"
             << (program == "resnet_fashion_mnist" ? " [--no-skip]" : "")
             << (program == "transfer_learning" ? " [--shots N]" : "") << "\n"
             << "       [--metrics-csv FILE] [--predictions-png FILE] [--feature-maps-png FILE]\n"
@@ -109,6 +120,8 @@ inline Flags parse(int argc, char** argv, std::string_view program, Flags flags)
         flags.feature_layer = std::stoul(value);
       else if (name == "--filters-png")
         flags.filters_png = value;
+      else if (name == "--device")
+        flags.device = value;
       else
         usage(program, "unknown flag " + std::string(name));
     } catch (const std::logic_error&) {
@@ -117,7 +130,23 @@ inline Flags parse(int argc, char** argv, std::string_view program, Flags flags)
   }
   if (flags.batch == 0 || flags.threads == 0)
     usage(program, "--batch and --threads must be positive");
+  if (flags.device != "cpu" && flags.device != "cuda")
+    usage(program, "unknown --device '" + flags.device + "'; strata has cpu and cuda");
+  if (flags.device == "cuda" && !has_cuda)
+    usage(program,
+          "--device cuda: this build has no CUDA backend; configure with "
+          "-DSTRATA_CUDA=ON and run " +
+              std::string(program) + "_cuda (docs/cuda.md)");
   return flags;
+}
+
+// Calls f.template operator()<Backend>() with the backend that --device names.
+template <class F>
+void on_device(const Flags& flags, F&& f) {
+#if defined(STRATA_EXAMPLES_CUDA)
+  if (flags.device == "cuda") return f.template operator()<st::cuda>();
+#endif
+  f.template operator()<st::cpu>();
 }
 
 struct FashionMnist {
@@ -262,14 +291,15 @@ void write_pictures(Model& model, const st::data::Dataset& test, const Flags& fl
   if (!flags.predictions_png.empty()) {
     write(flags.predictions_png,
           img::predictions(images, count, test.channels, test.rows, test.cols, test.labels,
-                           logits.values(), class_names<Model>(),
+                           logits.read(), class_names<Model>(),
                            {.columns = 6, .scale = 3, .gap = 6}));
   }
   if (!flags.feature_maps_png.empty())
     write(flags.feature_maps_png,
           img::feature_maps(model, flags.feature_layer, 0, {.scale = 3, .gap = 3}));
   if (!flags.filters_png.empty())
-    write(flags.filters_png, img::filters(model.parameters()[0], {.scale = 12, .gap = 4}));
+    write(flags.filters_png,
+          img::filters(model, model.parameters()[0].name, {.scale = 12, .gap = 4}));
   model.train();
 }
 

@@ -1,0 +1,2 @@
+// fashion_mnist built by nvcc, with --device cuda (STRATA_EXAMPLES_CUDA, set by CMake).
+#include "../fashion_mnist.cpp"
