@@ -1,25 +1,22 @@
-// The conformance harness's backend column: every layer and block of the list in
-// layer_cases.hpp, and whole zoo models, run on the CPU backend and on the CUDA backend's own
-// code, forward and backward, in training and in evaluation, and compared to float tolerance.
+// The conformance harness's backend column, layer by layer: every layer and block of the list
+// in layer_cases.hpp run on the CPU backend and on the CUDA backend's own code, forward and
+// backward, in training and in evaluation, and compared to float tolerance; the loss; a CUDA
+// model's steady training step (no allocation) and its I/O (checkpoints, safetensors,
+// copy_matching, pictures). Whole models: test_backend_conformance_models.cpp.
 //
 // Built host-run in the normal suite (Thrust's OpenMP device system, see
 // backend/cuda/device.hpp): the CUDA backend's functors and algorithms execute on the CPU. Built
-// by nvcc (tests/cuda/test_backend_conformance_gpu.cu), the layer column runs on the GPU, data
-// staged through each backend's upload and download.
+// by nvcc (tests/cuda/test_backend_conformance_gpu.cu), it runs on the GPU, data staged through
+// each backend's upload and download.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
-#include <algorithm>
 
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <random>
 #include <span>
 #include <stdexcept>
 #include <string>
-#include <tuple>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -29,11 +26,9 @@
 #include "allocation_counter.hpp"
 #include "conformance.hpp"
 #include "layer_cases.hpp"
+#include "random_values.hpp"
 #include "strata/backend/cuda/kernels.hpp"
 #include "strata/image/visualize.hpp"
-#include "strata/models/efficientnet.hpp"
-#include "strata/models/googlenet.hpp"
-#include "strata/models/mobilenet_v2.hpp"
 #include "strata/models/resnet.hpp"
 #include "strata/models/simple_cnn.hpp"
 #include "strata/strata.hpp"
@@ -48,17 +43,10 @@ namespace stt = strata::test;
 
 namespace {
 
+using stt::random_values;
+
 // Float results of two backends: the same math, different summation orders.
 constexpr stt::Tolerance tolerance{1e-4, 1e-5};
-
-std::vector<float> random_floats(std::size_t n, std::uint64_t seed, float low = -1.f,
-                                 float high = 1.f) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> uniform(low, high);
-  std::vector<float> v(n);
-  for (float& e : v) e = uniform(rng);
-  return v;
-}
 
 // What one backend computed for a layer: the outputs, the gradients, the buffers afterwards.
 struct Results {
@@ -91,11 +79,11 @@ Results run_layer(std::size_t batch, bool training) {
   std::vector<float> host_params(Layer::parameter_count), host_buffers(st::buffer_count<Layer>());
   Layer::init(host_params.data(), host_buffers.data(), init_rng);
   // Parameters off their initial values, so that BatchNorm's gamma and beta matter too.
-  const auto noise = random_floats(host_params.size(), 4, -0.1f, 0.1f);
+  const auto noise = random_values(host_params.size(), 4, -0.1f, 0.1f);
   for (std::size_t i = 0; i < host_params.size(); ++i) host_params[i] += noise[i];
   Staged<Backend> params(exec, host_params), buffers(exec, host_buffers);
-  Staged<Backend> x(exec, random_floats(batch * Layer::input_shape::size, 5));
-  Staged<Backend> dy(exec, random_floats(batch * Layer::output_shape::size, 6));
+  Staged<Backend> x(exec, random_values(batch * Layer::input_shape::size, 5));
+  Staged<Backend> dy(exec, random_values(batch * Layer::output_shape::size, 6));
   Staged<Backend> y(dy.size), dx(x.size), grads(params.size),
       saved(batch * Layer::saved_per_sample),
       scratch(Layer::template scratch_size<Backend>(batch, ops::workers(exec)));
@@ -130,152 +118,6 @@ void compare_all(stt::layer_list<Layers...>, std::size_t batch) {
   (compare_backends<Layers>(batch), ...);
 }
 
-// What one training or evaluation step of a model produced, on the host.
-struct Step {
-  std::vector<float> logits, gradients, buffers;
-  double loss = 0;
-};
-
-template <class M>
-Step step(M& model, const std::vector<float>& x, const std::vector<std::int32_t>& labels,
-          bool training) {
-  model.train(training);
-  const auto out = model.forward(x);
-  Step s;
-  s.logits = out.read();
-  const auto loss = st::cross_entropy(out, labels);
-  s.loss = loss.value;
-  // torchvision's recipe for the auxiliary heads: 0.3 of each head's loss.
-  if constexpr (st::auxiliary_sites_t<typename M::network>::size != 0)
-    if (training) {
-      const auto heads = model.auxiliary_outputs();
-      std::apply(
-          [&](const auto&... head) { (st::cross_entropy(head, labels, {.weight = 0.3}), ...); },
-          heads);
-    }
-  model.backward(loss);
-  s.gradients = model.read_gradients();
-  s.buffers = model.read_buffers();
-  return s;
-}
-
-// ||a - b|| / ||b||, 0 for two empty tensors.
-double relative_distance(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff += (double(a[i]) - double(b[i])) * (double(a[i]) - double(b[i]));
-    norm += double(b[i]) * double(b[i]);
-  }
-  return norm == 0 ? std::sqrt(diff) : std::sqrt(diff / norm);
-}
-
-// A whole network is a much longer computation than one layer, and in training (batch
-// statistics over a few values, ReLU kinks) a badly conditioned one: changing every parameter
-// of MobileNetV2 at 64x64, batch 2, by a random relative 1e-7 moves its training gradients by
-// 0.9% on the CPU alone (1e-6: 1.7%). So whole models are held to their own float sensitivity,
-// measured in the same run: the CUDA backend may be at most twice as far from the CPU as a
-// random relative 1e-6 change of every parameter moves the CPU (the size of the backends'
-// per-layer differences, which the layer column above measures at 1e-7 to 1e-6), plus 1e-5 for
-// summation order where the network is well conditioned. An indexing mistake moves results by
-// their own order of magnitude, far beyond either.
-void check_within_noise(const char* what, const std::vector<float>& cuda,
-                        const std::vector<float>& cpu, const std::vector<float>& nudged) {
-  const double distance = relative_distance(cuda, cpu);
-  const double noise = relative_distance(nudged, cpu);
-  INFO(what << ": CUDA vs CPU " << distance << ", CPU with its parameters nudged " << noise);
-  CHECK(distance <= 2 * noise + 1e-5);
-}
-
-// A whole model on both backends from the same parameters: forward, loss and backward, in
-// training (auxiliary heads included) and in evaluation.
-template <class Net, class MakeOptimizer>
-void compare_models(std::size_t batch, MakeOptimizer make_optimizer) {
-  // One seed, so that all three draw the same dropout and stochastic-depth masks; parameters
-  // moved off their initial values, and from one backend to the other through the host.
-  st::Model<Net, st::cpu> cpu_model{st::seed{11}}, nudged_model{st::seed{11}};
-  st::Model<Net, st::cuda> cuda_model{st::seed{11}};
-  std::vector<float> params = cpu_model.read_parameters();
-  const auto noise = random_floats(params.size(), 13, 0.9f, 1.1f);
-  for (std::size_t i = 0; i < params.size(); ++i) params[i] *= noise[i];
-  cpu_model.write_parameters(params);
-  cuda_model.write_parameters(cpu_model.read_parameters());
-  cuda_model.write_buffers(cpu_model.read_buffers());
-  REQUIRE(cuda_model.read_parameters() == params);
-  const auto nudge = random_floats(params.size(), 14);
-  for (std::size_t i = 0; i < params.size(); ++i) params[i] *= 1 + 1e-6f * nudge[i];
-  nudged_model.write_parameters(params);
-
-  const auto x = random_floats(batch * Net::input_shape::size, 12);
-  std::vector<std::int32_t> labels(batch);
-  for (std::size_t n = 0; n < batch; ++n)
-    labels[n] = static_cast<std::int32_t>(n % Net::output_shape::size);
-  for (const bool training : {true, false}) {
-    INFO(std::string(training ? "training" : "evaluation"));
-    const Step cpu = step(cpu_model, x, labels, training);
-    const Step nudged = step(nudged_model, x, labels, training);
-    const Step cuda = step(cuda_model, x, labels, training);
-    check_within_noise("logits", cuda.logits, cpu.logits, nudged.logits);
-    check_within_noise("parameter gradients", cuda.gradients, cpu.gradients, nudged.gradients);
-    check_within_noise("buffers", cuda.buffers, cpu.buffers, nudged.buffers);
-    CHECK(std::abs(cuda.loss - cpu.loss) <= 2 * std::abs(nudged.loss - cpu.loss) + 1e-5);
-  }
-
-  // Then the optimizer, on each model's own backend: what each of two training steps changes in
-  // the parameters (momentum and Adam's moments carried from the first to the second), with the
-  // first layer frozen. Before each step the three models start again from the CPU's
-  // parameters and buffers (the nudged one nudged afresh): across steps the backends' float
-  // differences would otherwise compound through the network, and the comparison would no
-  // longer measure the step.
-  auto cpu_optimizer = make_optimizer(cpu_model);
-  auto nudged_optimizer = make_optimizer(nudged_model);
-  auto cuda_optimizer = make_optimizer(cuda_model);
-  static_assert(std::is_same_v<typename decltype(cuda_optimizer)::backend, st::cuda>);
-  st::freeze_layers<0, 1>(cpu_model);
-  st::freeze_layers<0, 1>(nudged_model);
-  st::freeze_layers<0, 1>(cuda_model);
-  const std::size_t frozen = Net::template layer<0>::parameter_count;
-  REQUIRE(frozen > 0);
-  const auto update = [](const std::vector<float>& after, const std::vector<float>& before) {
-    std::vector<float> d(after.size());
-    for (std::size_t i = 0; i < d.size(); ++i) d[i] = after[i] - before[i];
-    return d;
-  };
-  for (int k = 1; k <= 2; ++k) {
-    INFO("optimizer step " << k);
-    const auto before = cpu_model.read_parameters();
-    auto nudged_before = before;
-    for (std::size_t i = 0; i < before.size(); ++i) nudged_before[i] *= 1 + 1e-6f * nudge[i];
-    cuda_model.write_parameters(before);
-    nudged_model.write_parameters(nudged_before);
-    cuda_model.write_buffers(cpu_model.read_buffers());
-    nudged_model.write_buffers(cpu_model.read_buffers());
-    step(cpu_model, x, labels, true);
-    cpu_optimizer.step();
-    step(nudged_model, x, labels, true);
-    nudged_optimizer.step();
-    step(cuda_model, x, labels, true);
-    cuda_optimizer.step();
-    const auto cpu_update = update(cpu_model.read_parameters(), before);
-    const auto cuda_update = update(cuda_model.read_parameters(), before);
-    check_within_noise("parameter update", cuda_update, cpu_update,
-                       update(nudged_model.read_parameters(), nudged_before));
-    // The frozen first layer did not move; the rest did.
-    CHECK(std::all_of(cuda_update.begin(), cuda_update.begin() + frozen,
-                      [](float d) { return d == 0; }));
-    CHECK(std::any_of(cuda_update.begin() + frozen, cuda_update.end(),
-                      [](float d) { return d != 0; }));
-  }
-}
-
-// Parameter groups by the first top-level name ("0." or "features."): the first layer trains
-// at its own rate.
-template <class M>
-st::ParamGroups<typename M::backend> first_layer_group(M& model, float lr) {
-  const std::string_view first = model.parameters()[0].name;
-  return st::groups(model,
-                    {{.prefix = first.substr(0, first.find('.') + 1), .lr = lr}, {.prefix = ""}});
-}
-
 }  // namespace
 
 TEST_CASE("backend column: every layer and block, CPU against the CUDA backend's code") {
@@ -289,7 +131,7 @@ TEST_CASE("backend column: BatchNorm and pooling at batch 1 and 2") {
 
 TEST_CASE("backend column: the loss, with label smoothing and a weight, and its label checks") {
   constexpr std::size_t batch = 6, classes = 10;
-  const auto logits = random_floats(batch * classes, 15, -4.f, 4.f);
+  const auto logits = random_values(batch * classes, 15, -4.f, 4.f);
   const std::vector<std::int32_t> labels{0, 9, 3, 3, 7, 1};
   const auto run = [&]<class Backend>(Backend*, double smoothing, double weight,
                                       std::vector<std::int32_t> with) {
@@ -320,37 +162,10 @@ TEST_CASE("backend column: an optimizer refuses another backend's parameters") {
   CHECK_NOTHROW(st::SGD(model.parameters(), {.lr = 0.1f}));
 }
 
-TEST_CASE("backend column: whole models, forward, loss, backward and optimizer steps") {
-  SUBCASE("SimpleCNN, Adam with a parameter group") {
-    compare_models<st::models::SimpleCNN<>>(
-        4, [](auto& m) { return st::Adam(first_layer_group(m, 1e-2f), {.lr = 1e-3f}); });
-  }
-  SUBCASE("ResNet-18 on 28x28, SGD with Nesterov momentum and weight decay") {
-    compare_models<st::models::ResNet18<10, st::Input<1, 28, 28>>>(8, [](auto& m) {
-      return st::SGD(m.parameters(),
-                     {.lr = 0.05f, .momentum = 0.9f, .weight_decay = 1e-4f, .nesterov = true});
-    });
-  }
-  SUBCASE("MobileNetV2 on 64x64, AdamW") {
-    compare_models<st::models::MobileNetV2<10, st::Input<3, 64, 64>>>(
-        2, [](auto& m) { return st::AdamW(m.parameters(), {.lr = 1e-3f, .weight_decay = 0.05f}); });
-  }
-  SUBCASE("GoogLeNet with auxiliary heads on 96x96, SGD with dampened momentum") {
-    compare_models<st::models::GoogLeNet<10, st::Input<3, 96, 96>, true>>(2, [](auto& m) {
-      return st::SGD(m.parameters(),
-                     {.lr = 0.01f, .momentum = 0.9f, .dampening = 0.1f, .weight_decay = 1e-3f});
-    });
-  }
-  SUBCASE("EfficientNet-B0 on 64x64, plain SGD") {
-    compare_models<st::models::EfficientNetB0<10, st::Input<3, 64, 64>>>(
-        2, [](auto& m) { return st::SGD(m.parameters(), {.lr = 0.1f}); });
-  }
-}
-
 TEST_CASE("backend column: a steady training step of a CUDA model allocates nothing") {
   using Net = st::models::SimpleCNN<>;
   constexpr std::size_t batch = 16;
-  const auto x = random_floats(batch * Net::input_shape::size, 21);
+  const auto x = random_values(batch * Net::input_shape::size, 21);
   std::vector<std::int32_t> labels(batch);
   for (std::size_t n = 0; n < batch; ++n) labels[n] = static_cast<std::int32_t>(n % 10);
   const auto steady = [&](auto& model, auto& optimizer) {
@@ -402,7 +217,7 @@ std::filesystem::path scratch_file(const char* name) {
 template <class M, class Optimizer>
 void train_a_little(M& model, Optimizer& optimizer, std::uint64_t seed) {
   using Net = typename M::network;
-  const auto x = random_floats(4 * Net::input_shape::size, seed);
+  const auto x = random_values(4 * Net::input_shape::size, seed);
   const std::vector<std::int32_t> labels{1, 2, 3, 4};
   for (int i = 0; i < 2; ++i) {
     model.backward(st::cross_entropy(model.forward(x), labels));
@@ -465,7 +280,7 @@ TEST_CASE(
     CHECK(cuda_model.read_parameters() == cpu_model.read_parameters());
   }
   SUBCASE("a CUDA model's filters and feature maps, read through the host") {
-    const auto x = random_floats(2 * Net::input_shape::size, 34);
+    const auto x = random_values(2 * Net::input_shape::size, 34);
     cpu_model.write_parameters(cuda_model.read_parameters());
     cuda_model.forward(x);
     cpu_model.forward(x);
