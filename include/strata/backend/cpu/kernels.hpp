@@ -148,15 +148,16 @@ struct kernels<cpu> {
     return weight * total / double(batch);
   }
 
-  // One optimizer step over one parameter tensor of count elements.
+  // One optimizer step over one parameter tensor of count elements. The settings come by value:
+  // a local copy cannot alias the float arrays, so the loop keeps them in registers.
   static void sgd_step(const exec&, std::size_t count, float* value, const float* grad,
-                       float* momentum_buffer, const backend::SgdStep& step) {
+                       float* momentum_buffer, backend::SgdStep step) {
     const backend::cpu::DenormalsFlushed flushed;
     for (std::size_t i = 0; i < count; ++i)
       backend::sgd_update(value[i], grad[i], momentum_buffer[i], step);
   }
   static void adam_step(const exec&, std::size_t count, float* value, const float* grad, float* m,
-                        float* v, const backend::AdamStep& step) {
+                        float* v, backend::AdamStep step) {
     const backend::cpu::DenormalsFlushed flushed;
     for (std::size_t i = 0; i < count; ++i)
       backend::adam_update(value[i], grad[i], m[i], v[i], step);

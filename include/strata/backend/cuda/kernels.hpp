@@ -142,12 +142,12 @@ struct kernels<cuda> {
   }
 
   static void sgd_step(const exec& e, std::size_t count, float* value, const float* grad,
-                       float* momentum_buffer, const backend::SgdStep& step) {
+                       float* momentum_buffer, backend::SgdStep step) {
     backend::cuda::for_each_index(e, count,
                                   backend::cuda::SgdElement{value, grad, momentum_buffer, step});
   }
   static void adam_step(const exec& e, std::size_t count, float* value, const float* grad, float* m,
-                        float* v, const backend::AdamStep& step) {
+                        float* v, backend::AdamStep step) {
     backend::cuda::for_each_index(e, count, backend::cuda::AdamElement{value, grad, m, v, step});
   }
 
