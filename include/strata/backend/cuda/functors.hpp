@@ -304,6 +304,22 @@ STRATA_HOST_DEVICE inline OutputRange windows_holding(index at, index kernel, in
   return {begin, last < out ? last : out};
 }
 
+// The sum of term(o, oh, ow) over the pooling windows (oh, ow) of plane `plane` that hold
+// input pixel `at`, in output order; o indexes the window's output over the whole batch. What
+// both pools' backward gathers.
+template <PoolGeometry G, class T, class Term>
+STRATA_HOST_DEVICE T sum_over_windows_holding(index plane, index at, const Term& term) {
+  const OutputRange rows =
+      windows_holding(at / G.width, G.kernel_h, G.stride_h, G.pad_h, G.out_height());
+  const OutputRange cols =
+      windows_holding(at % G.width, G.kernel_w, G.stride_w, G.pad_w, G.out_width());
+  T sum = 0;
+  for (index oh = rows.begin; oh < rows.end; ++oh)
+    for (index ow = cols.begin; ow < cols.end; ++ow)
+      sum += term(plane * G.out_pixels() + oh * G.out_width() + ow, oh, ow);
+  return sum;
+}
+
 template <PoolGeometry G, class T>
 struct MaxPoolForward {
   const T* x;
@@ -325,21 +341,13 @@ struct MaxPoolBackward {
   T* dx;
   STRATA_HOST_DEVICE void operator()(index i) const {
     const index plane = i / G.in_pixels(), at = i % G.in_pixels();
-    const OutputRange rows =
-        windows_holding(at / G.width, G.kernel_h, G.stride_h, G.pad_h, G.out_height());
-    const OutputRange cols =
-        windows_holding(at % G.width, G.kernel_w, G.stride_w, G.pad_w, G.out_width());
     const T* in = x + plane * G.in_pixels();
-    T sum = 0;
-    for (index oh = rows.begin; oh < rows.end; ++oh)
-      for (index ow = cols.begin; ow < cols.end; ++ow) {
-        const index o = plane * G.out_pixels() + oh * G.out_width() + ow;
-        // Without saved indices (evaluation, or windows that tile the input) recomputed.
-        const index best = saved && max_pool_saves_indices<G> ? static_cast<index>(saved[o])
-                                                              : window_argmax(G, in, oh, ow);
-        if (best == at) sum += dy[o];
-      }
-    dx[i] = sum;
+    dx[i] = sum_over_windows_holding<G, T>(plane, at, [&](index o, index oh, index ow) {
+      // Without saved indices (evaluation, or windows that tile the input) recomputed.
+      const index best = saved && max_pool_saves_indices<G> ? static_cast<index>(saved[o])
+                                                            : window_argmax(G, in, oh, ow);
+      return best == at ? dy[o] : T(0);
+    });
   }
 };
 
@@ -365,16 +373,9 @@ struct AvgPoolBackward {
   T* dx;
   STRATA_HOST_DEVICE void operator()(index i) const {
     const index plane = i / G.in_pixels(), at = i % G.in_pixels();
-    const OutputRange rows =
-        windows_holding(at / G.width, G.kernel_h, G.stride_h, G.pad_h, G.out_height());
-    const OutputRange cols =
-        windows_holding(at % G.width, G.kernel_w, G.stride_w, G.pad_w, G.out_width());
-    T sum = 0;
-    for (index oh = rows.begin; oh < rows.end; ++oh)
-      for (index ow = cols.begin; ow < cols.end; ++ow)
-        sum += dy[plane * G.out_pixels() + oh * G.out_width() + ow] /
-               static_cast<T>(G.window(oh, ow).padded_area);
-    dx[i] = sum;
+    dx[i] = sum_over_windows_holding<G, T>(plane, at, [&](index o, index oh, index ow) {
+      return dy[o] / static_cast<T>(G.window(oh, ow).padded_area);
+    });
   }
 };
 
