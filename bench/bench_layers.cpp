@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-#include <strata/bench/machine.hpp>
+#include <strata/backend/cpu/machine.hpp>
 #include <strata/bench/register_layers.hpp>
 #include <strata/blocks/inception.hpp>
 #include <strata/blocks/squeeze_excite.hpp>
@@ -18,7 +18,7 @@ using st::Input;
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   const std::size_t threads = st::backend::cpu::max_threads();
-  const double peak = st::bench::peak_gflops(threads);
+  const double peak = st::backend::cpu::peak_gflops(threads);
   std::fprintf(stderr, "machine peak: %.1f GFLOP/s fp32 FMA with %zu threads\n", peak, threads);
   benchmark::AddCustomContext("peak_gflops", std::to_string(peak));
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <vector>
 
-#include <strata/bench/machine.hpp>
+#include <strata/backend/cpu/machine.hpp>
 #include <strata/strata.hpp>
 
 int main() {
@@ -12,8 +12,8 @@ int main() {
   if (most > 1) thread_counts.push_back(most);
   for (const std::size_t threads : thread_counts) {
     std::printf("%zu thread%s: fp32 FMA peak %.1f GFLOP/s, triad bandwidth %.1f GB/s\n", threads,
-                threads == 1 ? "" : "s", strata::bench::peak_gflops(threads),
-                strata::bench::triad_gbytes_per_second(threads));
+                threads == 1 ? "" : "s", strata::backend::cpu::peak_gflops(threads),
+                strata::backend::cpu::triad_gbytes_per_second(threads));
   }
   return 0;
 }

@@ -1,4 +1,4 @@
-// The machine's measured limits, for benchmarks that report a fraction of them: fp32 FMA
+// The CPU's measured limits, for benchmarks that report a fraction of them: fp32 FMA
 // throughput per thread and memory bandwidth. Portable: GCC/Clang vector extensions compile to
 // the widest FMA the target has (AVX-512 with -march=native on this machine).
 #pragma once
@@ -11,7 +11,7 @@
 #include "strata/backend/cpu/memory.hpp"
 #include "strata/backend/cpu/parallel.hpp"
 
-namespace strata::bench {
+namespace strata::backend::cpu {
 
 namespace detail {
 
@@ -55,7 +55,7 @@ inline double peak_gflops(std::size_t threads) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::vector<double> seconds(threads);
     std::vector<float> sinks(threads);
-    backend::cpu::parallel_for(threads, threads, [&](std::size_t t, std::size_t) {
+    parallel_for(threads, threads, [&](std::size_t t, std::size_t) {
       seconds[t] = detail::fma_seconds(iterations, sinks[t]);
     });
     const double slowest = *std::max_element(seconds.begin(), seconds.end());
@@ -68,8 +68,8 @@ inline double peak_gflops(std::size_t threads) {
 // Memory bandwidth in GB/s of the triad a[i] = b[i] + s * c[i] over arrays far larger than the
 // caches (bytes counted: two reads and one write), threads splitting the range.
 inline double triad_gbytes_per_second(std::size_t threads, std::size_t floats = 32u << 20) {
-  backend::cpu::AlignedBuffer<float> a(floats), b(floats), c(floats);
-  backend::cpu::parallel_for(threads, threads, [&](std::size_t t, std::size_t) {
+  AlignedBuffer<float> a(floats), b(floats), c(floats);
+  parallel_for(threads, threads, [&](std::size_t t, std::size_t) {
     const std::size_t begin = floats * t / threads, end = floats * (t + 1) / threads;
     std::fill(a.data() + begin, a.data() + end, 0.0f);
     std::fill(b.data() + begin, b.data() + end, 1.0f);
@@ -78,7 +78,7 @@ inline double triad_gbytes_per_second(std::size_t threads, std::size_t floats = 
   double best = 0;
   for (int attempt = 0; attempt < 5; ++attempt) {
     const auto start = detail::Clock::now();
-    backend::cpu::parallel_for(threads, threads, [&](std::size_t t, std::size_t) {
+    parallel_for(threads, threads, [&](std::size_t t, std::size_t) {
       const std::size_t begin = floats * t / threads, end = floats * (t + 1) / threads;
       float* out = a.data();
       const float *x = b.data(), *y = c.data();
@@ -90,4 +90,4 @@ inline double triad_gbytes_per_second(std::size_t threads, std::size_t floats = 
   return best;
 }
 
-}  // namespace strata::bench
+}  // namespace strata::backend::cpu
