@@ -139,34 +139,23 @@ inline std::vector<TensorInfo> network_tensors(const std::vector<io::TensorRef>&
   return out;
 }
 
-// An optimizer's state tensors on the host: in place where the host reads the backend's
-// memory, else copies, written back by commit() (as io::HostTensors does for a model).
+// An optimizer's state tensors on the host (see io::HostStaging).
 template <class Backend>
 class HostState {
-  static constexpr bool in_place = kernels<Backend>::host_memory;
-
  public:
   explicit HostState(OptimizerState<Backend>& state) : state_(state) {
-    if constexpr (!in_place)
-      for (std::size_t k = 0; k < state.tensor_count(); ++k)
-        copies_.push_back(state.read_tensor(k));
+    for (std::size_t k = 0; k < state.tensor_count(); ++k)
+      tensors_.push_back(staging_.stage(state.slot(k, 0), state.tensor_size()));
   }
   std::size_t tensor_count() const { return state_.tensor_count(); }
   std::span<const Parameter> params() const { return state_.params(); }
-  float* tensor(std::size_t k) {
-    if constexpr (in_place)
-      return state_.slot(k, 0);
-    else
-      return copies_[k].data();
-  }
-  void commit() {
-    if constexpr (!in_place)
-      for (std::size_t k = 0; k < copies_.size(); ++k) state_.write_tensor(k, copies_[k]);
-  }
+  float* tensor(std::size_t k) { return tensors_[k]; }
+  void commit() { staging_.commit(); }
 
  private:
   OptimizerState<Backend>& state_;
-  std::vector<std::vector<float>> copies_;
+  io::HostStaging<Backend> staging_;
+  std::vector<float*> tensors_;
 };
 
 // The optimizer's state, split per parameter: "<parameter>.<state name>" for each parameter, in

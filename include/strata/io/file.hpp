@@ -40,47 +40,62 @@ struct TensorRef {
   bool buffer;
 };
 
-// A model's tensors on the host, in file order. Where the host reads the backend's memory (the
-// CPU) they are the model's own; otherwise copies, read from the model here, and written back
-// to it by commit() once a load has filled them, so that a load that fails leaves the model
-// unchanged on every backend.
-template <class Model>
-class HostTensors {
-  static constexpr bool in_place = kernels<typename Model::backend>::host_memory;
+// Host views of regions of Backend's memory: the regions themselves where the host reads the
+// backend's memory (the CPU), else copies read here and written back by commit() once a load
+// has filled them, so that a load that fails leaves the model or the optimizer unchanged on
+// every backend.
+template <class Backend>
+class HostStaging {
+  using ops = kernels<Backend>;
 
  public:
-  explicit HostTensors(Model& model) : model_(model) {
-    if constexpr (!in_place) {
-      parameters_ = model.read_parameters();
-      buffers_ = model.read_buffers();
+  // The host view of [data, data + size).
+  float* stage(float* data, std::size_t size) {
+    if constexpr (ops::host_memory) {
+      return data;
+    } else {
+      // Moving a vector keeps its elements where they are, so views stay valid as regions grow.
+      Region& region = regions_.emplace_back(Region{data, std::vector<float>(size)});
+      ops::download(exec_, size, data, region.copy.data());
+      return region.copy.data();
     }
-    const float* parameter_base = model.parameter_data().data();
-    const float* buffer_base = model.buffer_data().data();
-    for (const auto& p : model.parameters())
-      refs_.push_back(
-          {p.name, p.dims, p.rank, host(p.value, parameter_base, parameters_), p.size, false});
-    for (const auto& b : model.buffers())
-      refs_.push_back({b.name, b.dims, b.rank, host(b.value, buffer_base, buffers_), b.size, true});
   }
-
-  const std::vector<TensorRef>& refs() const { return refs_; }
   void commit() {
-    if constexpr (!in_place) {
-      model_.write_parameters(parameters_);
-      model_.write_buffers(buffers_);
-    }
+    if constexpr (!ops::host_memory)
+      for (const Region& region : regions_)
+        ops::upload(exec_, region.copy.size(), region.copy.data(), region.data);
   }
 
  private:
-  static float* host(float* value, const float* base, std::vector<float>& copy) {
-    if constexpr (in_place)
-      return value;
-    else
-      return copy.data() + (value - base);
+  struct Region {
+    float* data;
+    std::vector<float> copy;
+  };
+  exec_t<Backend> exec_ = ops::make_exec();
+  std::vector<Region> regions_;
+};
+
+// A model's tensors on the host, in file order (see HostStaging).
+template <class Model>
+class HostTensors {
+ public:
+  explicit HostTensors(Model& model) {
+    float* const parameter_base = model.parameter_data().data();
+    float* const buffer_base = model.buffer_data().data();
+    float* const parameters = staging_.stage(parameter_base, model.parameter_data().size());
+    float* const buffers = staging_.stage(buffer_base, model.buffer_data().size());
+    for (const auto& p : model.parameters())
+      refs_.push_back(
+          {p.name, p.dims, p.rank, parameters + (p.value - parameter_base), p.size, false});
+    for (const auto& b : model.buffers())
+      refs_.push_back({b.name, b.dims, b.rank, buffers + (b.value - buffer_base), b.size, true});
   }
 
-  Model& model_;
-  std::vector<float> parameters_, buffers_;
+  const std::vector<TensorRef>& refs() const { return refs_; }
+  void commit() { staging_.commit(); }
+
+ private:
+  HostStaging<typename Model::backend> staging_;
   std::vector<TensorRef> refs_;
 };
 

@@ -42,9 +42,14 @@ struct Output {
   }
   // A copy on the host, [batch, S].
   std::vector<T> read() const {
-    std::vector<T> host(batch * S::size);
-    kernels<Backend>::download(kernels<Backend>::make_exec(), host.size(), data, host.data());
+    std::vector<T> host;
+    read_into(host);
     return host;
+  }
+  // The same into a vector the caller reuses (resized to [batch, S]).
+  void read_into(std::vector<T>& host) const {
+    host.resize(batch * S::size);
+    kernels<Backend>::download(kernels<Backend>::make_exec(), host.size(), data, host.data());
   }
 };
 
@@ -55,9 +60,7 @@ std::span<const T> host_values(const Output<S, T, Backend>& output, std::vector<
   if constexpr (kernels<Backend>::host_memory) {
     return output.values();
   } else {
-    copy.resize(output.batch * S::size);
-    kernels<Backend>::download(kernels<Backend>::make_exec(), copy.size(), output.data,
-                               copy.data());
+    output.read_into(copy);
     return copy;
   }
 }
