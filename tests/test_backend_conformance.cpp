@@ -27,6 +27,7 @@
 #include "conformance.hpp"
 #include "layer_cases.hpp"
 #include "random_values.hpp"
+#include "steady_step.hpp"
 #include "strata/backend/cuda/kernels.hpp"
 #include "strata/image/visualize.hpp"
 #include "strata/models/resnet.hpp"
@@ -169,30 +170,16 @@ TEST_CASE("backend column: a steady training step of a CUDA model allocates noth
   std::vector<std::int32_t> labels(batch);
   for (std::size_t n = 0; n < batch; ++n) labels[n] = static_cast<std::int32_t>(n % 10);
   const auto steady = [&](auto& model, auto& optimizer) {
-    // Two warm-up steps grow the arena and the loss's staging buffers.
-    for (int i = 0; i < 2; ++i) {
-      model.backward(st::cross_entropy(model.forward(x), labels));
-      optimizer.step();
-    }
 #if STRATA_CUDA_ON_DEVICE
-    const std::size_t device_before = st::backend::cuda::device_allocations();
+    const auto steps = stt::steady_step_allocations(
+        model, optimizer, x, labels, [] { return st::backend::cuda::device_allocations().load(); });
+#else
+    const auto steps = stt::steady_step_allocations(model, optimizer, x, labels);
 #endif
-    // No doctest assertion inside: it may allocate itself.
-    double last_loss = 0;
-    const stt::AllocationCounter counter;
-    for (int i = 0; i < 5; ++i) {
-      const st::Loss loss = st::cross_entropy(model.forward(x), labels);
-      model.backward(loss);
-      optimizer.step();
-      last_loss = loss.value;
-    }
-    const std::size_t host = counter.allocations();
-    CHECK(std::isfinite(last_loss));
-    // Host-run, device buffers are host memory, so the counter sees both kinds.
-    CHECK(host == 0);
-#if STRATA_CUDA_ON_DEVICE
-    CHECK(st::backend::cuda::device_allocations() - device_before == 0);
-#endif
+    CHECK(std::isfinite(steps.last_loss));
+    // Host-run, device buffers are host memory, so the host counter sees both kinds.
+    CHECK(steps.host_allocations == 0);
+    CHECK(steps.device_allocations == 0);
   };
   SUBCASE("Adam") {
     st::Model<Net, st::cuda> model{st::seed{3}};

@@ -22,6 +22,7 @@
 
 // This is test_model's one TU that replaces the allocation functions.
 #include "allocation_counter.hpp"
+#include "steady_step.hpp"
 
 namespace st = strata;
 
@@ -283,25 +284,10 @@ TEST_CASE("a steady-state training step allocates nothing") {
   const auto x = random_values(batch * 784, 1);
   const auto labels = random_labels(batch, 10, 2);
 
-  // Two warm-up steps grow the arena and the per-thread workspaces and start OpenMP's
-  // threads; from then on every step must reuse them.
-  auto steady_allocations = [&](st::Model<SimpleCNN>& model, auto& optimizer) {
-    for (int i = 0; i < 2; ++i) {
-      model.backward(st::cross_entropy(model.forward(x), labels));
-      optimizer.step();
-    }
-    // No doctest assertion inside: it may allocate itself.
-    double last_loss = 0;
-    const strata::test::AllocationCounter counter;
-    for (int i = 0; i < 5; ++i) {
-      const st::Loss loss = st::cross_entropy(model.forward(x), labels);
-      model.backward(loss);
-      optimizer.step();
-      last_loss = loss.value;
-    }
-    const std::size_t allocations = counter.allocations();
-    CHECK(std::isfinite(last_loss));
-    return allocations;
+  const auto steady_allocations = [&](st::Model<SimpleCNN>& model, auto& optimizer) {
+    const auto steps = strata::test::steady_step_allocations(model, optimizer, x, labels);
+    CHECK(std::isfinite(steps.last_loss));
+    return steps.host_allocations;
   };
 
   SUBCASE("Adam") {
