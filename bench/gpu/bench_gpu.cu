@@ -241,11 +241,8 @@ void write_json(const Options& o, const std::string& device, const std::vector<R
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  int devices = 0;
-  const cudaError_t status = cudaGetDeviceCount(&devices);
-  if (status != cudaSuccess || devices == 0) {
-    std::printf("bench_gpu: no CUDA device (%s); nothing measured\n",
-                status != cudaSuccess ? cudaGetErrorString(status) : "none found");
+  if (const std::string reason = st::backend::cuda::no_device_reason(); !reason.empty()) {
+    std::printf("bench_gpu: %s; nothing measured\n", reason.c_str());
     return 77;
   }
   try {

@@ -4,18 +4,16 @@
 
 #include <doctest/doctest.h>
 
-#include <cuda_runtime.h>
-
 #include <cstdio>
+#include <string>
+
+#include "strata/backend/cuda/memory.cuh"
 
 namespace strata::test {
 
 inline int run_on_device(int argc, char** argv) {
-  int devices = 0;
-  const cudaError_t status = cudaGetDeviceCount(&devices);
-  if (status != cudaSuccess || devices == 0) {
-    std::printf("no CUDA device: the GPU tests are skipped (%s)\n",
-                status != cudaSuccess ? cudaGetErrorString(status) : "none found");
+  if (const std::string reason = backend::cuda::no_device_reason(); !reason.empty()) {
+    std::printf("the GPU tests are skipped: %s\n", reason.c_str());
     return 77;
   }
   doctest::Context context(argc, argv);

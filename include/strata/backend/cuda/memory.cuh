@@ -23,6 +23,15 @@ inline void check(cudaError_t status, const char* call, const char* file, int li
                              ")");
 }
 
+// Why this process cannot use a CUDA device: the runtime's error, or that none was found; ""
+// when it can. What a GPU program says, and a GPU test reports as its skip reason, elsewhere.
+inline std::string no_device_reason() {
+  int devices = 0;
+  const cudaError_t status = cudaGetDeviceCount(&devices);
+  if (status != cudaSuccess) return cudaGetErrorString(status);
+  return devices == 0 ? "no CUDA device found" : "";
+}
+
 }  // namespace strata::backend::cuda
 
 // A macro because only the call site knows its own text, file and line.
