@@ -2,7 +2,7 @@
 // preprocessed as torchvision's ImageNet evaluation transform; prints the top 5 classes.
 //
 //   classify_image --model resnet18 --weights resnet18.safetensors [--labels FILE]
-//                  [--resize 256] [--crop 224] [--threads N] IMAGE
+//                  [--resize 256] [--crop 224] [--threads N] [--device cpu|cuda] IMAGE
 //
 // MODEL: resnet18, resnet50, mobilenet_v2, efficientnet_b0. Weights: see docs/visualisation.md
 // (tools/torch_to_safetensors.py); there are no pretrained weights in this repository.
@@ -23,6 +23,8 @@
 #include <strata/strata.hpp>
 #include <strata/train/metrics.hpp>
 
+#include "device.hpp"
+
 namespace st = strata;
 
 namespace {
@@ -30,13 +32,14 @@ namespace {
 struct Options {
   std::string model, weights, image, labels = STRATA_IMAGENET_LABELS;
   std::size_t resize = 256, crop = 224;
+  std::string device = "cpu";
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "classify_image: " << problem << "\n"
             << "usage: classify_image --model resnet18|resnet50|mobilenet_v2|efficientnet_b0\n"
             << "                      --weights FILE.safetensors [--labels FILE] [--resize 256]\n"
-            << "                      [--crop 224] [--threads N] IMAGE\n";
+            << "                      [--crop 224] [--threads N] [--device cpu|cuda] IMAGE\n";
   std::exit(2);
 }
 
@@ -51,24 +54,31 @@ std::vector<std::string> read_labels(const std::string& path) {
 }
 
 // The crop must be the network's input size: the zoo models are instantiated at 224x224.
-template <class Net>
+template <class Net, class Backend>
 int classify(const Options& options) {
-  using input = typename st::Model<Net>::input_shape;
+  using input = typename st::Model<Net, Backend>::input_shape;
   if (options.crop != input::dims[1])
     usage("--crop must be " + std::to_string(input::dims[1]) + ", the network's input size");
   const auto labels = read_labels(options.labels);
   const auto tensor = st::image::imagenet_preprocess(st::image::read_rgb(options.image),
                                                      options.resize, options.crop);  // [3, H, W]
-  st::Model<Net> model;
+  st::Model<Net, Backend> model;
   st::load_safetensors(options.weights, model);
   model.eval();
-  const auto logits = model.forward(tensor).sample(0);  // [1000]
+  const std::vector<float> logits = model.forward(tensor).read();  // [1000]
   const auto probabilities = st::softmax(logits);
-  std::printf("%s (%s):\n", options.image.c_str(), options.model.c_str());
+  std::printf("%s (%s, on %s):\n", options.image.c_str(), options.model.c_str(),
+              options.device.c_str());
   for (const std::size_t c : st::top_k(logits, 5))
     std::printf("  %6.2f%%  %4zu %-28s logit %.9g\n", 100.0 * probabilities[c], c,
                 labels[c].c_str(), static_cast<double>(logits[c]));
   return 0;
+}
+
+template <class Net>
+int classify_on_device(const Options& options) {
+  return examples::on_device(options.device,
+                             [&]<class Backend>() { return classify<Net, Backend>(options); });
 }
 
 }  // namespace
@@ -97,6 +107,8 @@ int main(int argc, char** argv) {
         options.crop = std::stoul(value);
       else if (name == "--threads")
         st::set_threads(std::stoul(value));
+      else if (name == "--device")
+        options.device = value;
       else
         usage("unknown flag " + std::string(name));
     } catch (const std::logic_error&) {
@@ -104,11 +116,16 @@ int main(int argc, char** argv) {
     }
   }
   if (options.image.empty() || options.weights.empty()) usage("need --weights and an IMAGE");
+  if (const std::string problem = examples::device_problem("classify_image", options.device);
+      !problem.empty())
+    usage(problem);
   try {
-    if (options.model == "resnet18") return classify<st::models::ResNet18<>>(options);
-    if (options.model == "resnet50") return classify<st::models::ResNet50<>>(options);
-    if (options.model == "mobilenet_v2") return classify<st::models::MobileNetV2<>>(options);
-    if (options.model == "efficientnet_b0") return classify<st::models::EfficientNetB0<>>(options);
+    if (options.model == "resnet18") return classify_on_device<st::models::ResNet18<>>(options);
+    if (options.model == "resnet50") return classify_on_device<st::models::ResNet50<>>(options);
+    if (options.model == "mobilenet_v2")
+      return classify_on_device<st::models::MobileNetV2<>>(options);
+    if (options.model == "efficientnet_b0")
+      return classify_on_device<st::models::EfficientNetB0<>>(options);
   } catch (const std::exception& error) {
     std::cerr << "classify_image: " << error.what() << "\n";
     return 1;

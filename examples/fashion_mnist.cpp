@@ -36,6 +36,6 @@ int main(int argc, char** argv) {
       "SimpleCNN on Fashion-MNIST: %zu training and %zu test images, on %s (%zu threads)\n\n%s\n",
       data.train.count, data.test.count, flags.device.c_str(), flags.threads,
       st::summary<Net>().c_str());
-  examples::on_device(flags, [&]<class Backend>() { run<Backend>(flags, data); });
+  examples::on_device(flags.device, [&]<class Backend>() { run<Backend>(flags, data); });
   return 0;
 }

@@ -54,7 +54,7 @@ int run(const examples::Flags& flags, const examples::FashionMnist& data, const 
   std::printf("%s on Fashion-MNIST: %zu training and %zu test images, on %s (%zu threads)\n\n%s\n",
               title, data.train.count, data.test.count, flags.device.c_str(), flags.threads,
               st::summary<Net>().c_str());
-  examples::on_device(flags, [&]<class Backend>() { train<Net, Backend>(flags, data); });
+  examples::on_device(flags.device, [&]<class Backend>() { train<Net, Backend>(flags, data); });
   return 0;
 }
 

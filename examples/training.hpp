@@ -25,9 +25,8 @@
 #include <strata/image/visualize.hpp>
 #include <strata/strata.hpp>
 #include <strata/train/metrics.hpp>
-#if defined(STRATA_EXAMPLES_CUDA)
-#include <strata/backend/cuda/kernels.hpp>
-#endif
+
+#include "device.hpp"
 
 namespace examples {
 
@@ -49,13 +48,6 @@ struct Flags {
   std::size_t feature_layer = 1;  // the layer whose output --feature-maps-png draws
   std::string device = "cpu";     // the backend: cpu, or cuda in a build with CUDA
 };
-
-// Whether this build of the examples has the CUDA backend (the *_cuda targets, built by nvcc).
-#if defined(STRATA_EXAMPLES_CUDA)
-inline constexpr bool has_cuda = true;
-#else
-inline constexpr bool has_cuda = false;
-#endif
 
 inline constexpr std::array<std::string_view, 10> fashion_mnist_classes{
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -130,23 +122,9 @@ inline Flags parse(int argc, char** argv, std::string_view program, Flags flags)
   }
   if (flags.batch == 0 || flags.threads == 0)
     usage(program, "--batch and --threads must be positive");
-  if (flags.device != "cpu" && flags.device != "cuda")
-    usage(program, "unknown --device '" + flags.device + "'; strata has cpu and cuda");
-  if (flags.device == "cuda" && !has_cuda)
-    usage(program,
-          "--device cuda: this build has no CUDA backend; configure with "
-          "-DSTRATA_CUDA=ON and run " +
-              std::string(program) + "_cuda (docs/cuda.md)");
+  if (const std::string problem = device_problem(program, flags.device); !problem.empty())
+    usage(program, problem);
   return flags;
-}
-
-// Calls f.template operator()<Backend>() with the backend that --device names.
-template <class F>
-void on_device(const Flags& flags, F&& f) {
-#if defined(STRATA_EXAMPLES_CUDA)
-  if (flags.device == "cuda") return f.template operator()<st::cuda>();
-#endif
-  f.template operator()<st::cpu>();
 }
 
 struct FashionMnist {

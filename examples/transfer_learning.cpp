@@ -11,7 +11,7 @@
 //
 //   transfer_learning [--epochs 3] [--batch 64] [--lr 0.001] [--seed 1] [--threads 2]
 //                     [--train-limit N] [--checkpoint backbone.ckpt] [--data-dir DIR]
-//                     [--shots 50]
+//                     [--shots 50] [--device cpu|cuda]
 // --epochs, --batch, --lr and --train-limit apply to the pre-training (Adam); --checkpoint saves
 // the pre-trained network and its optimizer after each pre-training epoch; --shots sets the
 // labelled images per new class (the few-shot phase keeps its 400 steps of 25 images).
@@ -78,17 +78,18 @@ st::data::Dataset all_but(const st::data::Dataset& data, const std::vector<std::
 
 // One way of learning the new classes, trained at every learning rate of the grid; the model
 // with the best validation accuracy is kept.
+template <class Backend>
 struct Selected {
-  std::unique_ptr<st::Model<Transfer>> model;
+  std::unique_ptr<st::Model<Transfer, Backend>> model;
   float lr = 0;
   double validation_accuracy = -1;
 };
 
-template <class Train>
-Selected select_learning_rate(const st::data::Dataset& validation, Train&& train) {
-  Selected best;
+template <class Backend, class Train>
+Selected<Backend> select_learning_rate(const st::data::Dataset& validation, Train&& train) {
+  Selected<Backend> best;
   for (const float lr : learning_rates) {
-    std::unique_ptr<st::Model<Transfer>> model = train(lr);
+    std::unique_ptr<st::Model<Transfer, Backend>> model = train(lr);
     const double accuracy = examples::evaluate(*model, validation, 256);
     if (accuracy > best.validation_accuracy) best = {std::move(model), lr, accuracy};
   }
@@ -97,6 +98,75 @@ Selected select_learning_rate(const st::data::Dataset& validation, Train&& train
 
 double seconds_since(examples::Clock::time_point start) {
   return std::chrono::duration<double>(examples::Clock::now() - start).count();
+}
+
+// The data of the experiment: pre-training on the old classes, the few labelled images of the
+// new ones, the validation images that choose each way's learning rate, the new classes' tests.
+struct Splits {
+  st::data::Dataset old_train, old_test, few, validation, new_test;
+};
+
+template <class Backend>
+void run(const examples::Flags& flags, const Splits& data, examples::Clock::time_point start) {
+  st::Model<Backbone, Backend> pretrained{st::seed{flags.seed}};
+  {
+    st::Adam optimizer{pretrained.parameters(), {.lr = flags.lr}};
+    st::data::Loader loader{data.old_train,
+                            {.batch = flags.batch, .shuffle = true, .seed = flags.seed}};
+    examples::train(pretrained, optimizer, loader, data.old_test, flags);
+  }
+  const double pretrain_seconds = seconds_since(start);
+
+  {
+    st::Model<Transfer, Backend> probe;
+    std::printf("\ncopy_matching: %s\n", st::copy_matching(pretrained, probe).str().c_str());
+  }
+
+  // (a) Everything frozen but the new head.
+  const auto frozen = select_learning_rate<Backend>(data.validation, [&](float lr) {
+    auto model = std::make_unique<st::Model<Transfer, Backend>>(st::seed{flags.seed + 1});
+    st::copy_matching(pretrained, *model);
+    st::freeze(*model, "");
+    st::unfreeze(*model, "head.");
+    st::Adam head_only{model->parameters(), {.lr = lr}};
+    fit(*model, head_only, data.few, false, flags.seed);
+    return model;
+  });
+
+  // (b) Blocks 1-2 frozen (layers [0, 2)), block 3 at a tenth of the head's learning rate.
+  const auto tuned = select_learning_rate<Backend>(data.validation, [&](float lr) {
+    auto model = std::make_unique<st::Model<Transfer, Backend>>(st::seed{flags.seed + 1});
+    st::copy_matching(pretrained, *model);
+    st::freeze_layers<0, 2>(*model);
+    st::Adam grouped{st::groups(*model, {{.prefix = "head."}, {.prefix = "", .lr = lr / 10}}),
+                     {.lr = lr}};
+    // In training mode BatchNorm re-estimates its statistics on the new classes, also in the
+    // frozen blocks; their weights stay as pre-trained.
+    fit(*model, grouped, data.few, true, flags.seed);
+    return model;
+  });
+
+  // (c) The same network, every parameter trained from its initialisation on the 250 images.
+  const auto scratch = select_learning_rate<Backend>(data.validation, [&](float lr) {
+    auto model = std::make_unique<st::Model<Transfer, Backend>>(st::seed{flags.seed + 1});
+    st::Adam all{model->parameters(), {.lr = lr}};
+    fit(*model, all, data.few, true, flags.seed);
+    return model;
+  });
+
+  std::printf(
+      "\ntest accuracy on classes 5-9 (%zu images), trained on %zu labelled images, "
+      "learning rate chosen on the validation images:\n",
+      data.new_test.count, data.few.count);
+  const auto report = [&](const char* way, const Selected<Backend>& selected) {
+    std::printf("  %-38s lr %-6g validation %6.2f%%  test %6.2f%%\n", way, selected.lr,
+                100.0 * selected.validation_accuracy,
+                100.0 * examples::evaluate(*selected.model, data.new_test, 256));
+  };
+  report("(a) frozen backbone, new linear head", frozen);
+  report("(b) last block fine-tuned at lr / 10", tuned);
+  report("(c) from scratch", scratch);
+  std::printf("\npre-training %.1f s, total %.1f s\n", pretrain_seconds, seconds_since(start));
 }
 
 }  // namespace
@@ -109,79 +179,23 @@ int main(int argc, char** argv) {
   const auto start = examples::Clock::now();
   const examples::FashionMnist data = examples::load_fashion_mnist(flags, "transfer_learning");
 
-  const st::data::Dataset old_train = st::data::select_classes(data.train, {0, 1, 2, 3, 4});
-  const st::data::Dataset old_test = st::data::select_classes(data.test, {0, 1, 2, 3, 4});
   const st::data::Dataset new_train = st::data::select_classes(data.train, {5, 6, 7, 8, 9});
-  const st::data::Dataset new_test = st::data::select_classes(data.test, {5, 6, 7, 8, 9});
   const std::vector<std::size_t> few_indices =
       st::data::sample_per_class(new_train, flags.shots, flags.seed);
-  const st::data::Dataset few = st::data::subset(new_train, few_indices);
   const st::data::Dataset unlabelled = all_but(new_train, few_indices);
-  const st::data::Dataset validation = st::data::subset(
-      unlabelled, st::data::sample_per_class(unlabelled, validation_per_class, flags.seed + 1000));
+  const Splits splits{.old_train = st::data::select_classes(data.train, {0, 1, 2, 3, 4}),
+                      .old_test = st::data::select_classes(data.test, {0, 1, 2, 3, 4}),
+                      .few = st::data::subset(new_train, few_indices),
+                      .validation = st::data::subset(
+                          unlabelled, st::data::sample_per_class(unlabelled, validation_per_class,
+                                                                 flags.seed + 1000)),
+                      .new_test = st::data::select_classes(data.test, {5, 6, 7, 8, 9})};
   std::printf(
       "pre-training on classes 0-4: %zu images; new classes 5-9: %zu labelled images "
-      "(%zu per class), %zu validation images, %zu test images; %zu threads\n\n%s\n",
-      old_train.count, few.count, flags.shots, validation.count, new_test.count, flags.threads,
-      st::summary<Backbone>().c_str());
+      "(%zu per class), %zu validation images, %zu test images; on %s, %zu threads\n\n%s\n",
+      splits.old_train.count, splits.few.count, flags.shots, splits.validation.count,
+      splits.new_test.count, flags.device.c_str(), flags.threads, st::summary<Backbone>().c_str());
 
-  st::Model<Backbone> pretrained{st::seed{flags.seed}};
-  {
-    st::Adam optimizer{pretrained.parameters(), {.lr = flags.lr}};
-    st::data::Loader loader{old_train, {.batch = flags.batch, .shuffle = true, .seed = flags.seed}};
-    examples::train(pretrained, optimizer, loader, old_test, flags);
-  }
-  const double pretrain_seconds = seconds_since(start);
-
-  {
-    st::Model<Transfer> probe;
-    std::printf("\ncopy_matching: %s\n", st::copy_matching(pretrained, probe).str().c_str());
-  }
-
-  // (a) Everything frozen but the new head.
-  const Selected frozen = select_learning_rate(validation, [&](float lr) {
-    auto model = std::make_unique<st::Model<Transfer>>(st::seed{flags.seed + 1});
-    st::copy_matching(pretrained, *model);
-    st::freeze(*model, "");
-    st::unfreeze(*model, "head.");
-    st::Adam head_only{model->parameters(), {.lr = lr}};
-    fit(*model, head_only, few, false, flags.seed);
-    return model;
-  });
-
-  // (b) Blocks 1-2 frozen (layers [0, 2)), block 3 at a tenth of the head's learning rate.
-  const Selected tuned = select_learning_rate(validation, [&](float lr) {
-    auto model = std::make_unique<st::Model<Transfer>>(st::seed{flags.seed + 1});
-    st::copy_matching(pretrained, *model);
-    st::freeze_layers<0, 2>(*model);
-    st::Adam grouped{st::groups(*model, {{.prefix = "head."}, {.prefix = "", .lr = lr / 10}}),
-                     {.lr = lr}};
-    // In training mode BatchNorm re-estimates its statistics on the new classes, also in the
-    // frozen blocks; their weights stay as pre-trained.
-    fit(*model, grouped, few, true, flags.seed);
-    return model;
-  });
-
-  // (c) The same network, every parameter trained from its initialisation on the 250 images.
-  const Selected scratch = select_learning_rate(validation, [&](float lr) {
-    auto model = std::make_unique<st::Model<Transfer>>(st::seed{flags.seed + 1});
-    st::Adam all{model->parameters(), {.lr = lr}};
-    fit(*model, all, few, true, flags.seed);
-    return model;
-  });
-
-  std::printf(
-      "\ntest accuracy on classes 5-9 (%zu images), trained on %zu labelled images, "
-      "learning rate chosen on the validation images:\n",
-      new_test.count, few.count);
-  const auto report = [&](const char* way, const Selected& selected) {
-    std::printf("  %-38s lr %-6g validation %6.2f%%  test %6.2f%%\n", way, selected.lr,
-                100.0 * selected.validation_accuracy,
-                100.0 * examples::evaluate(*selected.model, new_test, 256));
-  };
-  report("(a) frozen backbone, new linear head", frozen);
-  report("(b) last block fine-tuned at lr / 10", tuned);
-  report("(c) from scratch", scratch);
-  std::printf("\npre-training %.1f s, total %.1f s\n", pretrain_seconds, seconds_since(start));
+  examples::on_device(flags.device, [&]<class Backend>() { run<Backend>(flags, splits, start); });
   return 0;
 }
