@@ -3,11 +3,13 @@
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "conformance.hpp"
 #include "golden.hpp"
 #include "strata/layers/pooling.hpp"
+#include "strata/layers/zero_pad.hpp"
 
 namespace st = strata;
 namespace stt = strata::test;
@@ -49,7 +51,46 @@ ref::Reference adaptive_reference(const char* case_name) {
                            static_cast<std::size_t>(g.scalar("output_w")));
 }
 
+// nn.ZeroPad2d((left, right, top, bottom)) from its definition: out[r, c] = x[r - top, c - left]
+// inside the input's rectangle, else 0. The sizes come from the golden file.
+ref::Reference zero_pad_reference(const char* case_name) {
+  const stt::Golden g = stt::load_golden(case_name);
+  const auto side = [&](const char* name) { return static_cast<std::size_t>(g.scalar(name)); };
+  const std::size_t left = side("left"), right = side("right"), top = side("top"),
+                    bottom = side("bottom");
+  auto out_dims = [=](const stt::Dims& in) {
+    return stt::Dims{in[0], top + in[1] + bottom, left + in[2] + right};
+  };
+  auto forward = [=](const stt::Dims& in, std::size_t batch, const double* x, const double*) {
+    const stt::Dims out = out_dims(in);
+    std::vector<double> y(batch * in[0] * out[1] * out[2], 0.0);
+    for (std::size_t plane = 0; plane < batch * in[0]; ++plane)
+      for (std::size_t r = 0; r < in[1]; ++r)
+        for (std::size_t c = 0; c < in[2]; ++c)
+          y[(plane * out[1] + r + top) * out[2] + c + left] = x[(plane * in[1] + r) * in[2] + c];
+    return y;
+  };
+  return {"zero_pad", out_dims, [](const stt::Dims&) { return std::size_t{0}; }, forward};
+}
+
 }  // namespace
+
+TEST_CASE("zero_pad: TensorFlow's same padding of a stride-2 layer (one more right and below)") {
+  using B = st::ZeroPad2d<0, 1, 0, 1>::bind<Shape<3, 4, 6>>;
+  static_assert(std::is_same_v<B::output_shape, Shape<3, 5, 7>>);
+  CHECK(B::describe() == "ZeroPad2d((0, 1, 0, 1))");
+  stt::check_golden<B>("zero_pad_same_stride2");
+  stt::check_layer<B>({{3, 5, 7}, 0, 0}, zero_pad_reference("zero_pad_same_stride2"));
+}
+
+TEST_CASE("zero_pad: every side different, one of them zero, in PyTorch's order") {
+  using B = st::ZeroPad2d<1, 2, 3, 0>::bind<Shape<2, 3, 5>>;
+  static_assert(std::is_same_v<B::output_shape, Shape<2, 6, 8>>);
+  static_assert(
+      std::is_same_v<st::ZeroPad2d<2>::bind<Shape<1, 3, 3>>::output_shape, Shape<1, 7, 7>>);
+  stt::check_golden<B>("zero_pad_asymmetric");
+  stt::check_layer<B>({{2, 6, 8}, 0, 0}, zero_pad_reference("zero_pad_asymmetric"));
+}
 
 TEST_CASE("adaptive_avgpool: overlapping windows (7x5 -> 3x2)") {
   using B = st::AdaptiveAvgPool2d<3, 2>::bind<Shape<3, 7, 5>>;

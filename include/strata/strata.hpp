@@ -24,6 +24,7 @@
 #include "strata/layers/linear.hpp"
 #include "strata/layers/lrn.hpp"
 #include "strata/layers/pooling.hpp"
+#include "strata/layers/zero_pad.hpp"
 #include "strata/models/simple_cnn.hpp"
 #include "strata/runtime/model.hpp"
 #include "strata/runtime/summary.hpp"

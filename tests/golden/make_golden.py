@@ -310,6 +310,18 @@ def adaptive_avgpool(name, shape, output_size):
     return name, make
 
 
+def zero_pad(name, shape, padding):
+    def make():
+        w = Writer(name, f"nn.ZeroPad2d({padding}) on x {list(shape)}")
+        seed(name)
+        x = torch.randn(*shape)
+        left, right, top, bottom = padding
+        w.scalars(left=left, right=right, top=top, bottom=bottom)
+        layer_case(w, nn.ZeroPad2d(padding), x, [])
+        return w
+    return name, make
+
+
 # ---------------------------------------------------------------- optimizers
 
 
@@ -696,6 +708,8 @@ def all_cases():
     cases.append(inception_v1("inception_v1", (8, 4, 3, 6, 2, 5, 3), (2, 8, 6, 6)))
     cases.append(adaptive_avgpool("adaptive_avgpool", (2, 3, 7, 5), (3, 2)))
     cases.append(adaptive_avgpool("adaptive_avgpool_same", (2, 3, 4, 5), (4, 5)))
+    cases.append(zero_pad("zero_pad_same_stride2", (2, 3, 4, 6), (0, 1, 0, 1)))
+    cases.append(zero_pad("zero_pad_asymmetric", (2, 2, 3, 5), (1, 2, 3, 0)))
     cases.append(inverted_residual("inverted_residual", 8, 8, 1, 6, (2, 8, 5, 5)))
     cases.append(mbconv("mbconv", 4, 3, 1, 8, 8, (2, 8, 5, 5)))
     cases.append(inception_v3_block("inception_v3_a", "InceptionA", (5, 4), (2, 5, 5, 5)))

@@ -54,6 +54,7 @@ using layer_cases = layer_list<
     AvgPool2d<3, Stride<2>, Pad<1>, CeilMode>::bind<Shape<2, 6, 6>>,
     GlobalAvgPool::bind<Shape<3, 4, 5>>, AdaptiveAvgPool2d<3>::bind<Shape<2, 7, 7>>,
     AdaptiveAvgPool2d<4, 3>::bind<Shape<2, 2, 5>>,  //
+    ZeroPad2d<0, 1, 0, 1>::bind<Shape<3, 4, 6>>, ZeroPad2d<1, 2, 3, 0>::bind<Shape<2, 3, 5>>,
     // Normalisation and regularisation.
     LocalResponseNorm<3>::bind<Shape<5, 4, 4>>, LocalResponseNorm<4>::bind<Shape<6, 2, 3>>,
     BatchNorm2d<>::bind<Shape<3, 5, 5>>, BatchNorm2d<>::bind<Shape<6>>,  //

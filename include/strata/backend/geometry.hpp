@@ -40,6 +40,21 @@ struct ConvGeometry {
   constexpr std::size_t column_size() const { return needs_im2col() ? patch() * out_pixels() : 0; }
 };
 
+// nn.ZeroPad2d((left, right, top, bottom)): each height x width plane placed at (top, left) in
+// a plane of zeros of the padded size.
+struct PadGeometry {
+  std::size_t height, width, left, right, top, bottom;
+
+  constexpr std::size_t out_height() const { return top + height + bottom; }
+  constexpr std::size_t out_width() const { return left + width + right; }
+  constexpr std::size_t in_pixels() const { return height * width; }
+  constexpr std::size_t out_pixels() const { return out_height() * out_width(); }
+  // Whether padded position (row, column) holds an input element.
+  constexpr bool inside(std::size_t row, std::size_t column) const {
+    return row >= top && row < top + height && column >= left && column < left + width;
+  }
+};
+
 struct PoolGeometry {
   std::size_t channels, height, width;
   std::size_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;

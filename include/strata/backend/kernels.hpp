@@ -46,6 +46,8 @@ struct avg_pool {};
 struct adaptive_avg_pool {};
 struct batchnorm {};
 struct lrn {};
+// ZeroPad2d and its gradient.
+struct zero_pad {};
 // Dropout's and stochastic depth's keep-masks.
 struct random_mask {};
 }  // namespace op

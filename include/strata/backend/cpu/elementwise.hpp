@@ -211,6 +211,33 @@ void copy_blocks(std::size_t threads, std::size_t blocks, std::size_t width, con
   });
 }
 
+// Each of `planes` planes placed inside a zeroed plane of the padded size (ZeroPad2d).
+template <PadGeometry G, class T>
+void zero_pad_forward(std::size_t threads, std::size_t planes, const T* x, T* y) {
+  parallel_planes(threads, planes, G.out_pixels(), [&](std::size_t p) {
+    const T* in = x + p * G.in_pixels();
+    T* out = y + p * G.out_pixels();
+    std::fill_n(out, G.top * G.out_width(), T(0));
+    for (std::size_t h = 0; h < G.height; ++h) {
+      T* row = out + (G.top + h) * G.out_width();
+      std::fill_n(row, G.left, T(0));
+      std::copy_n(in + h * G.width, G.width, row + G.left);
+      std::fill_n(row + G.left + G.width, G.right, T(0));
+    }
+    std::fill_n(out + (G.top + G.height) * G.out_width(), G.bottom * G.out_width(), T(0));
+  });
+}
+
+// Its gradient: the interior of each padded plane.
+template <PadGeometry G, class T>
+void zero_pad_backward(std::size_t threads, std::size_t planes, const T* dy, T* dx) {
+  parallel_planes(threads, planes, G.in_pixels(), [&](std::size_t p) {
+    const T* out = dy + p * G.out_pixels() + G.top * G.out_width() + G.left;
+    for (std::size_t h = 0; h < G.height; ++h)
+      std::copy_n(out + h * G.out_width(), G.width, dx + p * G.in_pixels() + h * G.width);
+  });
+}
+
 // y[r, :] += bias, for each of `rows` rows of `columns`.
 template <class T>
 void add_row_bias(std::size_t threads, std::size_t rows, std::size_t columns, const T* bias, T* y) {

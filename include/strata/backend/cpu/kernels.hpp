@@ -32,8 +32,9 @@ inline void set_threads(std::size_t threads) {
 
 template <>
 struct kernels<cpu> {
-  using provides = kernel_ops<op::elementwise, op::gemm, op::conv2d, op::max_pool, op::avg_pool,
-                              op::adaptive_avg_pool, op::batchnorm, op::lrn, op::random_mask>;
+  using provides =
+      kernel_ops<op::elementwise, op::gemm, op::conv2d, op::max_pool, op::avg_pool,
+                 op::adaptive_avg_pool, op::batchnorm, op::lrn, op::zero_pad, op::random_mask>;
 
   // The execution context: the number of threads a call may use.
   struct exec {
@@ -123,6 +124,14 @@ struct kernels<cpu> {
   static void copy_blocks(const exec& e, std::size_t blocks, std::size_t width, const T* from,
                           std::size_t from_stride, T* to, std::size_t to_stride) {
     backend::cpu::copy_blocks(e.threads, blocks, width, from, from_stride, to, to_stride);
+  }
+  template <backend::PadGeometry G, class T>
+  static void zero_pad_forward(const exec& e, std::size_t planes, const T* x, T* y) {
+    backend::cpu::zero_pad_forward<G>(e.threads, planes, x, y);
+  }
+  template <backend::PadGeometry G, class T>
+  static void zero_pad_backward(const exec& e, std::size_t planes, const T* dy, T* dx) {
+    backend::cpu::zero_pad_backward<G>(e.threads, planes, dy, dx);
   }
   template <class T>
   static void add_row_bias(const exec& e, std::size_t rows, std::size_t columns, const T* bias,

@@ -101,6 +101,32 @@ struct CopyBlocks {
   }
 };
 
+// Output element i of ZeroPad2d: its input element, or zero in the border.
+template <PadGeometry G, class T>
+struct ZeroPadForward {
+  const T* x;
+  T* y;
+  STRATA_HOST_DEVICE void operator()(index i) const {
+    const index plane = i / G.out_pixels(), at = i % G.out_pixels();
+    const index row = at / G.out_width(), column = at % G.out_width();
+    y[i] = G.inside(row, column)
+               ? x[plane * G.in_pixels() + (row - G.top) * G.width + (column - G.left)]
+               : T(0);
+  }
+};
+
+// Input element i of ZeroPad2d's gradient: the padded gradient at its position.
+template <PadGeometry G, class T>
+struct ZeroPadBackward {
+  const T* dy;
+  T* dx;
+  STRATA_HOST_DEVICE void operator()(index i) const {
+    const index plane = i / G.in_pixels(), at = i % G.in_pixels();
+    const index row = at / G.width, column = at % G.width;
+    dx[i] = dy[plane * G.out_pixels() + (row + G.top) * G.out_width() + column + G.left];
+  }
+};
+
 template <class T>
 struct AddRowBias {
   index columns;

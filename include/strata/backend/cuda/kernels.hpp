@@ -27,8 +27,9 @@ struct cuda {
 
 template <>
 struct kernels<cuda> {
-  using provides = kernel_ops<op::elementwise, op::gemm, op::conv2d, op::max_pool, op::avg_pool,
-                              op::adaptive_avg_pool, op::batchnorm, op::lrn, op::random_mask>;
+  using provides =
+      kernel_ops<op::elementwise, op::gemm, op::conv2d, op::max_pool, op::avg_pool,
+                 op::adaptive_avg_pool, op::batchnorm, op::lrn, op::zero_pad, op::random_mask>;
 
   using exec = backend::cuda::Exec;
   static exec make_exec() { return backend::cuda::make_exec(); }
@@ -106,6 +107,16 @@ struct kernels<cuda> {
                           std::size_t from_stride, T* to, std::size_t to_stride) {
     backend::cuda::for_each_index(
         e, blocks * width, backend::cuda::CopyBlocks<T>{width, from, from_stride, to, to_stride});
+  }
+  template <backend::PadGeometry G, class T>
+  static void zero_pad_forward(const exec& e, std::size_t planes, const T* x, T* y) {
+    backend::cuda::for_each_index(e, planes * G.out_pixels(),
+                                  backend::cuda::ZeroPadForward<G, T>{x, y});
+  }
+  template <backend::PadGeometry G, class T>
+  static void zero_pad_backward(const exec& e, std::size_t planes, const T* dy, T* dx) {
+    backend::cuda::for_each_index(e, planes * G.in_pixels(),
+                                  backend::cuda::ZeroPadBackward<G, T>{dy, dx});
   }
   template <class T>
   static void add_row_bias(const exec& e, std::size_t rows, std::size_t columns, const T* bias,
