@@ -1,0 +1,17 @@
+// Model<Net, cuda> for every ResNet, SE-ResNet-50 and MobileNetV2.
+#include <strata/strata.hpp>
+
+#include "strata/backend/cuda/kernels.hpp"
+#include "strata/models/mobilenet_v2.hpp"
+#include "strata/models/resnet.hpp"
+
+namespace st = strata;
+namespace zoo = strata::models;
+
+template class st::Model<zoo::ResNet18<>, st::cuda>;
+template class st::Model<zoo::ResNet34<>, st::cuda>;
+template class st::Model<zoo::ResNet50<>, st::cuda>;
+template class st::Model<zoo::ResNet101<>, st::cuda>;
+template class st::Model<zoo::ResNet152<>, st::cuda>;
+template class st::Model<zoo::SEResNet50<>, st::cuda>;
+template class st::Model<zoo::MobileNetV2<>, st::cuda>;
