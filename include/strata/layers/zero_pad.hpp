@@ -49,4 +49,29 @@ struct ZeroPad2d : layer_spec {
   };
 };
 
+// SamePad2d<Kernel, Stride>: TensorFlow's "same" padding of a Kernel x Kernel convolution of
+// stride Stride, for the input it is bound to (the convolution's output is then ceil(input /
+// stride)), as the ZeroPad2d that the PyTorch ports of TensorFlow models put before an unpadded
+// convolution: the total of an axis is max((ceil(i / s) - 1) * s + k - i, 0), its smaller half
+// before (top, left) and the rest after.
+template <std::size_t Kernel, std::size_t StrideHW = 1>
+struct SamePad2d : layer_spec {
+  static_assert(Kernel > 0 && StrideHW > 0, "SamePad2d: kernel and stride must be positive");
+  static constexpr std::size_t total(std::size_t in) {
+    const std::size_t covered = ((in + StrideHW - 1) / StrideHW - 1) * StrideHW + Kernel;
+    return covered > in ? covered - in : 0;
+  }
+
+  template <class In>
+  struct checked {
+    static_assert(ImageShape<In>, "SamePad2d: input must be an image Shape<C, H, W>");
+    static constexpr std::size_t height = total(ImageShape<In> ? In::dims[1] : 1);
+    static constexpr std::size_t width = total(ImageShape<In> ? In::dims[2] : 1);
+    using type = typename ZeroPad2d<width / 2, width - width / 2, height / 2,
+                                    height - height / 2>::template bind<In>;
+  };
+  template <class In>
+  using bind = typename checked<In>::type;
+};
+
 }  // namespace strata
