@@ -1,15 +1,22 @@
-// Classifies a JPEG or PNG with a zoo model and weights imported from torchvision (safetensors),
-// preprocessed as torchvision's ImageNet evaluation transform; prints the top 5 classes.
+// Classifies a JPEG or PNG with an ImageNet-trained zoo model (safetensors weights), preprocessed
+// as that model's weights were trained; prints the top 5 classes.
 //
-//   classify_image --model resnet18 --weights resnet18.safetensors [--labels FILE]
-//                  [--resize 256] [--crop 224] [--threads N] [--device cpu|cuda] IMAGE
+//   classify_image --model efficientnet_lite0
+//                  --weights "$(tools/fetch-pretrained efficientnet_lite0)" photo.jpg
+//   classify_image --model resnet18 --weights resnet18.safetensors [--resize 256] [--crop 224]
+//                  [--labels FILE] [--threads N] [--device cpu|cuda] IMAGE
 //
-// MODEL: resnet18, resnet50, mobilenet_v2, efficientnet_b0. Weights: see docs/visualisation.md
-// (tools/torch_to_safetensors.py); there are no pretrained weights in this repository.
+// MODEL: efficientnet_lite0..2 (the ImageNet checkpoints tools/fetch-pretrained converts; their
+// own preprocessing, models::efficientnet_lite_eval), or resnet18, resnet50, mobilenet_v2,
+// efficientnet_b0 with weights exported from torchvision (docs/visualisation.md,
+// tools/torch_to_safetensors.py) and torchvision's ImageNet transform (bicubic for
+// efficientnet_b0, as its weights' transforms), whose Resize and CenterCrop --resize and --crop
+// set. There are no pretrained weights in this repository.
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +25,7 @@
 #include <strata/image/preprocess.hpp>
 #include <strata/io/safetensors.hpp>
 #include <strata/models/efficientnet.hpp>
+#include <strata/models/efficientnet_lite.hpp>
 #include <strata/models/mobilenet_v2.hpp>
 #include <strata/models/resnet.hpp>
 #include <strata/strata.hpp>
@@ -31,15 +39,19 @@ namespace {
 
 struct Options {
   std::string model, weights, image, labels = STRATA_IMAGENET_LABELS;
-  std::size_t resize = 256, crop = 224;
+  std::optional<std::size_t> resize, crop;  // torchvision's transform only
   std::string device = "cpu";
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "classify_image: " << problem << "\n"
-            << "usage: classify_image --model resnet18|resnet50|mobilenet_v2|efficientnet_b0\n"
+            << "usage: classify_image --model efficientnet_lite0|efficientnet_lite1|"
+               "efficientnet_lite2|\n"
+            << "                      resnet18|resnet50|mobilenet_v2|efficientnet_b0\n"
             << "                      --weights FILE.safetensors [--labels FILE] [--resize 256]\n"
-            << "                      [--crop 224] [--threads N] [--device cpu|cuda] IMAGE\n";
+            << "                      [--crop 224] [--threads N] [--device cpu|cuda] IMAGE\n"
+            << "  (--resize and --crop: torchvision's models only; efficientnet_lite weights:\n"
+            << "   tools/fetch-pretrained NAME)\n";
   std::exit(2);
 }
 
@@ -53,15 +65,11 @@ std::vector<std::string> read_labels(const std::string& path) {
   return labels;
 }
 
-// The crop must be the network's input size: the zoo models are instantiated at 224x224.
 template <class Net, class Backend>
-int classify(const Options& options) {
-  using input = typename st::Model<Net, Backend>::input_shape;
-  if (options.crop != input::dims[1])
-    usage("--crop must be " + std::to_string(input::dims[1]) + ", the network's input size");
+int classify(const Options& options, const st::EvalPreprocessing& preprocessing) {
   const auto labels = read_labels(options.labels);
-  const auto tensor = st::image::imagenet_preprocess(st::image::read_rgb(options.image),
-                                                     options.resize, options.crop);  // [3, H, W]
+  const auto tensor = st::image::preprocess(st::image::read_rgb(options.image),
+                                            preprocessing);  // [3, size, size]
   st::Model<Net, Backend> model;
   st::load_safetensors(options.weights, model);
   model.eval();
@@ -70,15 +78,37 @@ int classify(const Options& options) {
   std::printf("%s (%s, on %s):\n", options.image.c_str(), options.model.c_str(),
               options.device.c_str());
   for (const std::size_t c : st::top_k(logits, 5))
-    std::printf("  %6.2f%%  %4zu %-28s logit %.9g\n", 100.0 * probabilities[c], c,
+    std::printf("  %8.4f%%  %4zu %-28s logit %.9g\n", 100.0 * probabilities[c], c,
                 labels[c].c_str(), static_cast<double>(logits[c]));
   return 0;
 }
 
 template <class Net>
-int classify_on_device(const Options& options) {
-  return examples::on_device(options.device,
-                             [&]<class Backend>() { return classify<Net, Backend>(options); });
+int classify_on_device(const Options& options, const st::EvalPreprocessing& preprocessing) {
+  return examples::on_device(options.device, [&]<class Backend>() {
+    return classify<Net, Backend>(options, preprocessing);
+  });
+}
+
+// The zoo models are instantiated at their weights' input size, which the crop must be.
+template <class Net>
+int classify_torchvision(const Options& options, st::Resample resample = st::Resample::bilinear) {
+  constexpr std::size_t size = st::Model<Net>::input_shape::dims[1];
+  if (options.crop.value_or(size) != size)
+    usage("--crop must be " + std::to_string(size) + ", the network's input size");
+  return classify_on_device<Net>(
+      options, st::torchvision_imagenet_eval(options.resize.value_or(256), size, resample));
+}
+
+// A pretrained model with its own preprocessing (a function of the input size), which the flags
+// do not change.
+template <class Net>
+int classify_pretrained(const Options& options,
+                        st::EvalPreprocessing (*preprocessing_at)(std::size_t size)) {
+  if (options.resize || options.crop)
+    usage("--resize and --crop are torchvision's transform; " + options.model +
+          " has its own preprocessing");
+  return classify_on_device<Net>(options, preprocessing_at(st::Model<Net>::input_shape::dims[1]));
 }
 
 }  // namespace
@@ -120,12 +150,22 @@ int main(int argc, char** argv) {
       !problem.empty())
     usage(problem);
   try {
-    if (options.model == "resnet18") return classify_on_device<st::models::ResNet18<>>(options);
-    if (options.model == "resnet50") return classify_on_device<st::models::ResNet50<>>(options);
+    namespace models = st::models;
+    if (options.model == "efficientnet_lite0")
+      return classify_pretrained<models::EfficientNetLite0<>>(options,
+                                                              models::efficientnet_lite_eval);
+    if (options.model == "efficientnet_lite1")
+      return classify_pretrained<models::EfficientNetLite1<>>(options,
+                                                              models::efficientnet_lite_eval);
+    if (options.model == "efficientnet_lite2")
+      return classify_pretrained<models::EfficientNetLite2<>>(options,
+                                                              models::efficientnet_lite_eval);
+    if (options.model == "resnet18") return classify_torchvision<models::ResNet18<>>(options);
+    if (options.model == "resnet50") return classify_torchvision<models::ResNet50<>>(options);
     if (options.model == "mobilenet_v2")
-      return classify_on_device<st::models::MobileNetV2<>>(options);
+      return classify_torchvision<models::MobileNetV2<>>(options);
     if (options.model == "efficientnet_b0")
-      return classify_on_device<st::models::EfficientNetB0<>>(options);
+      return classify_torchvision<models::EfficientNetB0<>>(options, st::Resample::bicubic);
   } catch (const std::exception& error) {
     std::cerr << "classify_image: " << error.what() << "\n";
     return 1;

@@ -1,6 +1,7 @@
-// strata/image: torchvision's ImageNet preprocessing against PIL and torchvision (golden files
-// from tests/image/make_image_golden.py), a classifier's top-5 on the preprocessed photo against
-// PyTorch, PNG writing, and the pictures' layout.
+// strata/image: torchvision's ImageNet preprocessing, PIL's bicubic resize and EfficientNet-Lite's
+// preprocessing against PIL and torchvision (golden files from tests/image/make_image_golden.py), a
+// classifier's top-5 on the preprocessed photo against PyTorch, PNG writing, and the pictures'
+// layout.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <strata/image/preprocess.hpp>
 #include <strata/image/visualize.hpp>
 #include <strata/io/safetensors.hpp>
+#include <strata/models/efficientnet_lite.hpp>
 #include <strata/strata.hpp>
 
 #include "temp_dir.hpp"
@@ -63,6 +65,24 @@ TEST_CASE("image: Resize equals PIL's antialiased bilinear, shrinking and enlarg
   require_same(enlarged, img::read_rgb(golden / "resized_80.png"));
   // Offsets 2.5 and 10.5: Python's round takes both down to the even neighbour.
   require_same(img::center_crop(enlarged, 75), img::read_rgb(golden / "crop_80_75.png"));
+}
+
+TEST_CASE("image: BICUBIC equals PIL's, shrinking and enlarging") {
+  const img::Image photo = img::read_rgb(golden / "photo.png");  // 64x77
+  require_same(img::resize(photo, 40, 48, st::Resample::bicubic),
+               img::read_rgb(golden / "bicubic_40x48.png"));
+  require_same(img::resize(photo, 90, 100, st::Resample::bicubic),
+               img::read_rgb(golden / "bicubic_90x100.png"));
+}
+
+TEST_CASE("image: EfficientNet-Lite's preprocessing equals the PIL reference's tensor") {
+  const auto want = read_floats(golden / "lite_eval_29.f32");  // [3, 29, 29]
+  const auto got =
+      img::preprocess(img::read_rgb(golden / "photo.png"), st::models::efficientnet_lite_eval(29));
+  REQUIRE(got.size() == want.size());
+  std::size_t differing = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) differing += got[i] != want[i];
+  CHECK(differing == 0);
 }
 
 TEST_CASE("image: Resize + CenterCrop + ToTensor + Normalize equal torchvision's tensor") {
@@ -226,10 +246,10 @@ TEST_CASE("image: preprocessing refuses empty images and extreme aspect ratios i
                        "resize_short_side: a 256x25600000 image would exceed the limit of "
                        "89478485 pixels",
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(img::resize_bilinear_antialias(img::Image(10, 10, 3), 100000, 100000),
+  CHECK_THROWS_WITH_AS(img::resize(img::Image(10, 10, 3), 100000, 100000, st::Resample::bilinear),
                        "resize: a 100000x100000 image would exceed the limit of 89478485 pixels",
                        std::invalid_argument);
   // The horizontal pass's result (100000 x 1000) is refused too, though the final image is small.
-  CHECK_THROWS_WITH_AS(img::resize_bilinear_antialias(img::Image(10, 1000, 3), 100000, 1),
+  CHECK_THROWS_WITH_AS(img::resize(img::Image(10, 1000, 3), 100000, 1, st::Resample::bilinear),
                        doctest::Contains("100000x1000 image"), std::invalid_argument);
 }

@@ -8,6 +8,11 @@
   crop_80_75.png        CenterCrop(75) of resized_80 (offsets 2.5 and 10.5 round down to even)
   tensor_48_41.f32      Resize(48), CenterCrop(41) (offset 3.5 rounds up), ToTensor, Normalize
                         with ImageNet's statistics: [3, 41, 41] float32, little-endian
+  bicubic_40x48.png     photo.resize((40, 48), BICUBIC): shrinking, the cubic stretched
+  bicubic_90x100.png    photo.resize((90, 100), BICUBIC): enlarging (the negative lobes clip)
+  lite_eval_29.f32      EfficientNet-Lite's evaluation preprocessing at size 29 (TensorFlow's
+                        centre crop of 29 / 61 of the short side, 30 pixels at offsets 17 and 24
+                        rounded up, BICUBIC to 29x29, (v - 127) / 128): [3, 29, 29] float32
   mini_net.safetensors  a reduced classifier, seeded random weights and BatchNorm statistics:
                         Conv(3->8, 3, s2) BN ReLU Conv(8->16, 3, s2) BN ReLU AvgPool(1) Flatten
                         Linear(16->100)
@@ -58,6 +63,15 @@ def main():
     tensor = transforms.Compose([transforms.Resize(48), transforms.CenterCrop(41),
                                  transforms.ToTensor(), IMAGENET])(photo)  # [3, 41, 41]
     tensor.numpy().astype("<f4").tofile(os.path.join(GOLDEN, "tensor_48_41.f32"))
+
+    photo.resize((40, 48), Image.BICUBIC).save(os.path.join(GOLDEN, "bicubic_40x48.png"))
+    photo.resize((90, 100), Image.BICUBIC).save(os.path.join(GOLDEN, "bicubic_90x100.png"))
+    size = 29
+    crop = int(np.float32(size / (size + 32)) * np.float32(min(photo.size)))
+    top, left = (photo.size[1] - crop + 1) // 2, (photo.size[0] - crop + 1) // 2
+    square = photo.crop((left, top, left + crop, top + crop)).resize((size, size), Image.BICUBIC)
+    lite = (np.asarray(square, dtype=np.float32) - np.float32(127)) / np.float32(128)  # [H, W, 3]
+    lite.transpose(2, 0, 1).astype("<f4").tofile(os.path.join(GOLDEN, "lite_eval_29.f32"))
 
     torch.manual_seed(5)
     net = mini_net()

@@ -1,15 +1,18 @@
-// torchvision's ImageNet evaluation preprocessing on a PIL image, reproduced bit for bit:
-//   transforms.Resize(256)      resize_short_side: PIL's Image.resize(..., BILINEAR)
-//   transforms.CenterCrop(224)  center_crop
-//   transforms.ToTensor()       to_normalized_chw (v / 255 as float32)
-//   transforms.Normalize(m, s)  ... then (x - m) / s, float32
-// PIL's bilinear resize is not plain bilinear interpolation: when it shrinks, the triangle filter
-// is stretched by the scale factor (support = scale pixels), so every source pixel under it
-// contributes (antialiasing); when it enlarges, it is ordinary bilinear interpolation with
-// half-pixel centres. It runs two separable passes (horizontal, then vertical) in 22-bit fixed
-// point, rounding to 8 bits after each; resize_bilinear_antialias does the same arithmetic, so
-// the 8-bit result equals PIL's exactly (tests/test_image.cpp checks it against PIL 9.4). No
-// dependency; strata/image/io.hpp reads files.
+// Pretrained networks' evaluation preprocessing on a PIL image, reproduced bit for bit:
+//   torchvision's ImageNet transform (resize_then_crop):
+//     transforms.Resize(256)      resize_short_side: PIL's Image.resize(..., BILINEAR)
+//     transforms.CenterCrop(224)  center_crop
+//     transforms.ToTensor()       to_normalized_chw (v / 255 as float32)
+//     transforms.Normalize(m, s)  ... then (x - m) / s, float32
+//   TensorFlow's EfficientNet evaluation crop (crop_then_resize): the centre square of
+//   size / (size + 32) of the short side, resized to size with PIL's BICUBIC, (v - m) / s.
+// PIL's resize is not plain interpolation: when it shrinks, the filter is stretched by the scale
+// factor (support = scale x the filter's own), so every source pixel under it contributes
+// (antialiasing); when it enlarges, it is ordinary interpolation with half-pixel centres. It runs
+// two separable passes (horizontal, then vertical) in 22-bit fixed point, rounding to 8 bits after
+// each; resize does the same arithmetic, so the 8-bit result equals PIL's exactly
+// (tests/test_image.cpp checks it against PIL 9.4). No dependency; strata/image/io.hpp reads
+// files.
 #pragma once
 
 #include <algorithm>
@@ -22,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/core/preprocessing.hpp"
 #include "strata/image/image.hpp"
 
 namespace strata::image {
@@ -40,10 +44,21 @@ struct ResampleTaps {
   std::vector<std::int32_t> weights;
 };
 
-inline ResampleTaps bilinear_taps(std::size_t in_size, std::size_t out_size) {
+// PIL's filters (Resample.c): the triangle, support 1, and Keys' cubic with a = -0.5, support 2.
+inline double resample_filter(Resample resample, double x) {
+  x = std::abs(x);
+  if (resample == Resample::bilinear) return x < 1.0 ? 1.0 - x : 0.0;
+  constexpr double a = -0.5;
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0.0;
+}
+
+inline ResampleTaps resample_taps(Resample resample, std::size_t in_size, std::size_t out_size) {
   const double scale = static_cast<double>(in_size) / static_cast<double>(out_size);
   const double filterscale = std::max(scale, 1.0);
-  const double support = 1.0 * filterscale;  // the triangle's support, stretched when shrinking
+  // The filter's support, stretched when shrinking.
+  const double support = (resample == Resample::bilinear ? 1.0 : 2.0) * filterscale;
   ResampleTaps taps;
   taps.ksize = static_cast<std::size_t>(std::ceil(support)) * 2 + 1;
   taps.first.resize(out_size);
@@ -58,8 +73,7 @@ inline ResampleTaps bilinear_taps(std::size_t in_size, std::size_t out_size) {
         std::min(static_cast<int>(center + support + 0.5), static_cast<int>(in_size)) - xmin;
     double total = 0;
     for (int x = 0; x < xmax; ++x) {
-      const double t = std::abs((x + xmin - center + 0.5) * ss);
-      k[x] = t < 1.0 ? 1.0 - t : 0.0;
+      k[x] = resample_filter(resample, (x + xmin - center + 0.5) * ss);
       total += k[x];
     }
     for (int x = 0; x < xmax; ++x) {
@@ -82,9 +96,10 @@ inline std::uint8_t clip8(std::int64_t v) {
 }
 
 // Resamples along one axis: `horizontal` mixes pixels of a row, otherwise of a column.
-inline Image resample_axis(const Image& in, std::size_t out_size, bool horizontal) {
+inline Image resample_axis(const Image& in, Resample resample, std::size_t out_size,
+                           bool horizontal) {
   const std::size_t in_size = horizontal ? in.width : in.height;
-  const ResampleTaps taps = bilinear_taps(in_size, out_size);
+  const ResampleTaps taps = resample_taps(resample, in_size, out_size);
   Image out(horizontal ? out_size : in.width, horizontal ? in.height : out_size, in.channels);
   for (std::size_t y = 0; y < out.height; ++y)
     for (std::size_t x = 0; x < out.width; ++x) {
@@ -113,24 +128,34 @@ inline void check_pixels(const char* what, double width, double height) {
                               " pixels");
 }
 
+// The size x size square of `in` whose top left corner is (left, top); it must lie inside.
+inline Image square_at(const Image& in, std::size_t left, std::size_t top, std::size_t size) {
+  Image out(size, size, in.channels);
+  for (std::size_t y = 0; y < size; ++y)
+    std::copy_n(&in.pixels[((top + y) * in.width + left) * in.channels], size * in.channels,
+                &out.pixels[y * size * in.channels]);
+  return out;
+}
+
 }  // namespace detail
 
-// PIL's Image.resize((width, height), Image.BILINEAR) with reducing_gap=None (what torchvision's
+// PIL's Image.resize((width, height), resample) with reducing_gap=None (what torchvision's
 // Resize calls): an axis whose size does not change is left untouched, as PIL does.
-inline Image resize_bilinear_antialias(const Image& in, std::size_t width, std::size_t height) {
+inline Image resize(const Image& in, std::size_t width, std::size_t height, Resample resample) {
   if (in.width == 0 || in.height == 0 || width == 0 || height == 0)
     throw std::invalid_argument("resize: sizes must be positive, got " + std::to_string(in.width) +
                                 "x" + std::to_string(in.height) + " -> " + std::to_string(width) +
                                 "x" + std::to_string(height));
   // The horizontal pass comes first, so its result is width x in.height.
   detail::check_pixels("resize", double(width), double(std::max(height, in.height)));
-  Image out = width != in.width ? detail::resample_axis(in, width, true) : in;
-  return height != in.height ? detail::resample_axis(out, height, false) : out;
+  Image out = width != in.width ? detail::resample_axis(in, resample, width, true) : in;
+  return height != in.height ? detail::resample_axis(out, resample, height, false) : out;
 }
 
 // transforms.Resize(size) with an int: the short side becomes `size`, the long side
 // int(size * long / short) (truncated, as torchvision 0.14).
-inline Image resize_short_side(const Image& in, std::size_t size) {
+inline Image resize_short_side(const Image& in, std::size_t size,
+                               Resample resample = Resample::bilinear) {
   if (in.width == 0 || in.height == 0 || size == 0)
     throw std::invalid_argument("resize_short_side: sizes must be positive, got " +
                                 std::to_string(in.width) + "x" + std::to_string(in.height) +
@@ -141,8 +166,7 @@ inline Image resize_short_side(const Image& in, std::size_t size) {
   // Before the cast: an extreme aspect ratio asks for more than size_t holds.
   detail::check_pixels("resize_short_side", double(size), long_exact);
   const auto long_side = static_cast<std::size_t>(long_exact);
-  return wide ? resize_bilinear_antialias(in, long_side, size)
-              : resize_bilinear_antialias(in, size, long_side);
+  return wide ? resize(in, long_side, size, resample) : resize(in, size, long_side, resample);
 }
 
 // transforms.CenterCrop(size): offsets int(round((in - size) / 2.0)), where Python's round
@@ -157,35 +181,53 @@ inline Image center_crop(const Image& in, std::size_t size) {
     return excess % 2 == 1 && half % 2 == 1 ? half + 1 : half;
   };
   const std::size_t top = offset(in.height - size), left = offset(in.width - size);
-  Image out(size, size, in.channels);
-  for (std::size_t y = 0; y < size; ++y)
-    std::copy_n(&in.pixels[((top + y) * in.width + left) * in.channels], size * in.channels,
-                &out.pixels[y * size * in.channels]);
-  return out;
+  return detail::square_at(in, left, top, size);
 }
 
-// ImageNet's per-channel statistics, as in torchvision's weights' transforms.
-inline constexpr std::array<float, 3> imagenet_mean{0.485f, 0.456f, 0.406f};
-inline constexpr std::array<float, 3> imagenet_std{0.229f, 0.224f, 0.225f};
-
-// ToTensor then Normalize: [C, H, W] floats ((v / 255) - mean[c]) / std[c], in float32 as torch.
-inline std::vector<float> to_normalized_chw(const Image& in, const std::array<float, 3>& mean,
+// ToTensor then Normalize: [C, H, W] floats ((v / divisor) - mean[c]) / std[c], in float32 as
+// torch (divisor 255 is ToTensor's).
+inline std::vector<float> to_normalized_chw(const Image& in, float divisor,
+                                            const std::array<float, 3>& mean,
                                             const std::array<float, 3>& std) {
   if (in.channels != 3) throw std::invalid_argument("to_normalized_chw: the image must be RGB");
   const std::size_t plane = in.width * in.height;
   std::vector<float> out(3 * plane);  // [3, H, W]
   for (std::size_t c = 0; c < 3; ++c)
     for (std::size_t i = 0; i < plane; ++i)
-      out[c * plane + i] = (static_cast<float>(in.pixels[i * 3 + c]) / 255.0f - mean[c]) / std[c];
+      out[c * plane + i] = (static_cast<float>(in.pixels[i * 3 + c]) / divisor - mean[c]) / std[c];
   return out;
+}
+
+// TensorFlow's EfficientNet evaluation crop (preprocessing.py, _decode_and_center_crop): the
+// centre square of size / (size + padding) of the short side, the product in float32, offsets
+// rounded up.
+inline Image padded_center_crop(const Image& in, std::size_t size, std::size_t padding) {
+  const float fraction = static_cast<float>(double(size) / double(size + padding));
+  const auto crop =
+      static_cast<std::size_t>(fraction * static_cast<float>(std::min(in.width, in.height)));
+  if (crop == 0)
+    throw std::invalid_argument("padded_center_crop: a " + std::to_string(in.width) + "x" +
+                                std::to_string(in.height) + " image has no centre crop");
+  const std::size_t top = (in.height - crop + 1) / 2, left = (in.width - crop + 1) / 2;
+  return detail::square_at(in, left, top, crop);
+}
+
+// A pretrained model's evaluation preprocessing (its header states it): [3, size, size] floats,
+// ready for Model::forward.
+inline std::vector<float> preprocess(const Image& rgb, const EvalPreprocessing& how) {
+  const Image square =
+      how.geometry == EvalPreprocessing::Geometry::resize_then_crop
+          ? center_crop(resize_short_side(rgb, how.resize_short, how.resample), how.size)
+          : resize(padded_center_crop(rgb, how.size, how.crop_padding), how.size, how.size,
+                   how.resample);
+  return to_normalized_chw(square, how.divisor, how.mean, how.std);
 }
 
 // torchvision's ImageNet evaluation transform, Resize(resize) + CenterCrop(crop) + ToTensor +
 // Normalize(ImageNet): [3, crop, crop] floats, ready for Model::forward.
 inline std::vector<float> imagenet_preprocess(const Image& rgb, std::size_t resize = 256,
                                               std::size_t crop = 224) {
-  return to_normalized_chw(center_crop(resize_short_side(rgb, resize), crop), imagenet_mean,
-                           imagenet_std);
+  return preprocess(rgb, torchvision_imagenet_eval(resize, crop));
 }
 
 }  // namespace strata::image

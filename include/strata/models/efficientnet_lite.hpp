@@ -18,6 +18,7 @@
 #include "strata/containers/residual.hpp"
 #include "strata/containers/sequential.hpp"
 #include "strata/core/named.hpp"
+#include "strata/core/preprocessing.hpp"
 #include "strata/layers/activation.hpp"
 #include "strata/layers/batchnorm.hpp"
 #include "strata/layers/conv2d.hpp"
@@ -125,6 +126,22 @@ using network = Sequential<In,                                                  
 }  // namespace detail::efficientnet_lite
 
 namespace models {
+
+// The ImageNet checkpoints' evaluation preprocessing, for a model of input size x size:
+// TensorFlow's efficientnet-lite (preprocessing.py's centre crop with CROP_PADDING 32, and lite's
+// MEAN_RGB 127 and STDDEV_RGB 128 on 0..255 values). The resize is PIL's BICUBIC, as in the
+// PyTorch reference that tests/image/pretrained_parity.py checks strata against; TensorFlow's own
+// resize_bicubic is not antialiased and differs from it a little.
+constexpr EvalPreprocessing efficientnet_lite_eval(std::size_t size) {
+  return {EvalPreprocessing::Geometry::crop_then_resize,
+          size,
+          0,
+          32,
+          Resample::bicubic,
+          1.0f,
+          {127.0f, 127.0f, 127.0f},
+          {128.0f, 128.0f, 128.0f}};
+}
 
 template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
 using EfficientNetLite0 = detail::efficientnet_lite::network<0, Classes, In>;
