@@ -1,5 +1,6 @@
 // The conformance harness's backend column, whole models: SimpleCNN, ResNet-18 (28x28),
-// MobileNetV2, GoogLeNet with its auxiliary heads and EfficientNet-B0 on the CPU backend and on
+// MobileNetV2, GoogLeNet with its auxiliary heads, EfficientNet-B0, MobileNetV3-Small and
+// EfficientNet-Lite0 on the CPU backend and on
 // the CUDA backend's own code from the same parameters: forward, loss, backward and running
 // statistics in training and evaluation, then optimizer steps. Layer by layer:
 // test_backend_conformance.cpp.
@@ -20,8 +21,10 @@
 #include "random_values.hpp"
 #include "strata/backend/cuda/kernels.hpp"
 #include "strata/models/efficientnet.hpp"
+#include "strata/models/efficientnet_lite.hpp"
 #include "strata/models/googlenet.hpp"
 #include "strata/models/mobilenet_v2.hpp"
+#include "strata/models/mobilenet_v3.hpp"
 #include "strata/models/resnet.hpp"
 #include "strata/models/simple_cnn.hpp"
 #include "strata/strata.hpp"
@@ -204,5 +207,13 @@ TEST_CASE("backend column: whole models, forward, loss, backward and optimizer s
   SUBCASE("EfficientNet-B0 on 64x64, plain SGD") {
     compare_models<st::models::EfficientNetB0<10, st::Input<3, 64, 64>>>(
         2, [](auto& m) { return st::SGD(m.parameters(), {.lr = 0.1f}); });
+  }
+  SUBCASE("MobileNetV3-Small on 64x64, Adam") {
+    compare_models<st::models::MobileNetV3Small<10, st::Input<3, 64, 64>>>(
+        2, [](auto& m) { return st::Adam(m.parameters(), {.lr = 1e-3f}); });
+  }
+  SUBCASE("EfficientNet-Lite0 on 64x64 (asymmetric same padding), SGD with momentum") {
+    compare_models<st::models::EfficientNetLite0<10, st::Input<3, 64, 64>>>(
+        2, [](auto& m) { return st::SGD(m.parameters(), {.lr = 0.05f, .momentum = 0.9f}); });
   }
 }

@@ -256,6 +256,18 @@ TEST_CASE("sigmoid") {
   stt::check_layer<B>({{3, 4, 4}, 0, 0}, ref::sigmoid());
 }
 
+TEST_CASE("hardswish") {
+  using B = st::Hardswish::bind<Shape<3, 4, 4>>;
+  stt::check_golden<B>("hardswish");
+  stt::check_layer<B>({{3, 4, 4}, 0, 0}, ref::hardswish());
+}
+
+TEST_CASE("hardsigmoid") {
+  using B = st::Hardsigmoid::bind<Shape<3, 4, 4>>;
+  stt::check_golden<B>("hardsigmoid");
+  stt::check_layer<B>({{3, 4, 4}, 0, 0}, ref::hardsigmoid());
+}
+
 TEST_CASE("tanh") {
   using B = st::Tanh::bind<Shape<3, 4, 4>>;
   stt::check_golden<B>("tanh");

@@ -1,7 +1,7 @@
-// MobileNetV2 against torchvision: parameter count and multiply-accumulates at compile time, every
-// parameter and buffer name and shape against torchvision's state_dict
-// (tests/zoo/mobilenet_v2.txt), and the InvertedResidual block against torchvision's own in
-// training mode.
+// MobileNetV2 and V3 (Large, Small) against torchvision: parameter counts and
+// multiply-accumulates at compile time, every parameter and buffer name and shape against
+// torchvision's state_dict (tests/zoo/mobilenet_v*.txt), and the InvertedResidual blocks against
+// torchvision's own in training mode.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,6 +13,7 @@
 
 #include <strata/blocks/mobilenet.hpp>
 #include <strata/models/mobilenet_v2.hpp>
+#include <strata/models/mobilenet_v3.hpp>
 #include <strata/runtime/model.hpp>
 
 #include "block_golden.hpp"
@@ -28,6 +29,10 @@ using st::Shape;
 static_assert(models::MobileNetV2<>::parameter_count == 3'504'872);
 static_assert(models::MobileNetV2<>::macs == 300'774'272);
 static_assert(std::same_as<models::MobileNetV2<>::output_shape, Shape<1000>>);
+static_assert(models::MobileNetV3Large<>::parameter_count == 5'483'032);
+static_assert(models::MobileNetV3Large<>::macs == 216'589'760);
+static_assert(models::MobileNetV3Small<>::parameter_count == 2'542'856);
+static_assert(models::MobileNetV3Small<>::macs == 56'510'400);
 
 namespace {
 
@@ -80,6 +85,45 @@ TEST_CASE("inverted residual: gradient check through depthwise conv, BN, ReLU6 a
 
 TEST_CASE("mobilenet_v2 on 32x32 images: eval forward is finite") {
   using Net = models::MobileNetV2<10, st::Input<3, 32, 32>>;
+  static_assert(std::same_as<Net::output_shape, Shape<10>>);
+  stt::check_eval_forward_is_finite<Net>();
+}
+
+TEST_CASE("mobilenet_v3: every parameter and buffer named and shaped as torchvision's") {
+  stt::check_against_torchvision<models::MobileNetV3Large<>>("mobilenet_v3_large");
+  stt::check_against_torchvision<models::MobileNetV3Small<>>("mobilenet_v3_small");
+}
+
+TEST_CASE("inverted residual v3 matches torchvision's (expansion, SE, Hardswish, skip)") {
+  using B = st::InvertedResidualV3<
+      3, 24, 8, true, st::Hardswish, 1,
+      st::BatchNorm2d<st::Eps<1, 1000>, st::Momentum<1, 100>>>::bind<Shape<8, 5, 5>>;
+  static_assert(B::parameter_count == (24 * 8 + 2 * 24) + (24 * 9 + 2 * 24) + (8 * 24 + 8) +
+                                          (24 * 8 + 24) + (8 * 24 + 2 * 8));
+  stt::check_block_golden<B, double>("inverted_residual_v3", 1e-9, 1e-11);
+  stt::check_block_golden<B, float>("inverted_residual_v3", 1e-3, 1e-4);
+}
+
+TEST_CASE("inverted residual v3 without expansion, stride 2, ReLU and SE matches torchvision's") {
+  using B = st::InvertedResidualV3<
+      3, 16, 16, true, st::ReLU, 2,
+      st::BatchNorm2d<st::Eps<1, 1000>, st::Momentum<1, 100>>>::bind<Shape<16, 6, 6>>;
+  CHECK(names<B>().front() == "block.0.0.weight");  // the depthwise step comes first
+  stt::check_block_golden<B, double>("inverted_residual_v3_unexpanded", 1e-9, 1e-11);
+  stt::check_block_golden<B, float>("inverted_residual_v3_unexpanded", 1e-3, 1e-4);
+}
+
+TEST_CASE("inverted residual v3: gradient check through SE, Hardsigmoid, Hardswish and the skip") {
+  // 4 channels expanded to 8, squeeze make_divisible(8 / 4) = 8.
+  using B = st::InvertedResidualV3<3, 8, 4, true, st::Hardswish, 1>::bind<Shape<4, 4, 4>>;
+  stt::check_layer<B>({{4, 4, 4},
+                       (8 * 4 + 2 * 8) + (8 * 9 + 2 * 8) + (8 * 8 + 8) * 2 + (4 * 8 + 2 * 4),
+                       (8 * 4 + 8 * 9 + 4 * 8) * 16 + 8 * 8 * 2},
+                      ref::none());
+}
+
+TEST_CASE("mobilenet_v3_small on 96x96 images: eval forward is finite") {
+  using Net = models::MobileNetV3Small<10, st::Input<3, 96, 96>>;
   static_assert(std::same_as<Net::output_shape, Shape<10>>);
   stt::check_eval_forward_is_finite<Net>();
 }

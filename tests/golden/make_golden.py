@@ -550,6 +550,25 @@ def inverted_residual(name, inp, oup, stride, expand_ratio, shape):
     return name, make
 
 
+def inverted_residual_v3(name, inp, kernel, expanded, out, use_se, activation, stride, shape):
+    """torchvision's MobileNetV3 InvertedResidual (one bneck row: expansion unless expanded ==
+    inp, depthwise, SqueezeExcitation with Hardsigmoid, projection), its BatchNorm eps 1e-3 and
+    momentum 0.01."""
+    def make():
+        from functools import partial
+        from torchvision.models.mobilenetv3 import InvertedResidual, InvertedResidualConfig
+        args = (inp, kernel, expanded, out, use_se, activation, stride, 1, 1.0)
+        w = Writer(name, f"torchvision.models.mobilenetv3.InvertedResidual(InvertedResidualConfig"
+                         f"{args}, BatchNorm2d(eps=0.001, momentum=0.01)) in training mode on x "
+                         f"{list(shape)}")
+        seed(name)
+        norm = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
+        block = InvertedResidual(InvertedResidualConfig(*args), norm).double()
+        randomize_batchnorms(block)
+        return block_case(w, block, shape)
+    return name, make
+
+
 def mbconv(name, expand, kernel, stride, inp, out, shape):
     """torchvision's EfficientNet MBConv (expansion, depthwise, SqueezeExcitation with SiLU,
     projection) with stochastic depth probability 0: the residual's random row drop is then the
@@ -695,6 +714,10 @@ def all_cases():
         elementwise("silu", nn.SiLU(), "nn.SiLU()", lambda: torch.randn(2, 3, 4, 4) * 2),
         elementwise("sigmoid", nn.Sigmoid(), "nn.Sigmoid()", lambda: torch.randn(2, 3, 4, 4) * 2),
         elementwise("tanh", nn.Tanh(), "nn.Tanh()", lambda: torch.randn(2, 3, 4, 4) * 2),
+        elementwise("hardswish", nn.Hardswish(), "nn.Hardswish() (x spread over [-5, 5])",
+                    lambda: torch.rand(2, 3, 4, 4) * 10 - 5),
+        elementwise("hardsigmoid", nn.Hardsigmoid(), "nn.Hardsigmoid() (x spread over [-5, 5])",
+                    lambda: torch.rand(2, 3, 4, 4) * 10 - 5),
         ("softmax", softmax),
         batchnorm("batchnorm_train", True),
         batchnorm("batchnorm_eval", False),
@@ -712,6 +735,10 @@ def all_cases():
     cases.append(zero_pad("zero_pad_asymmetric", (2, 2, 3, 5), (1, 2, 3, 0)))
     cases.append(inverted_residual("inverted_residual", 8, 8, 1, 6, (2, 8, 5, 5)))
     cases.append(mbconv("mbconv", 4, 3, 1, 8, 8, (2, 8, 5, 5)))
+    cases.append(inverted_residual_v3("inverted_residual_v3", 8, 3, 24, 8, True, "HS", 1,
+                                      (2, 8, 5, 5)))
+    cases.append(inverted_residual_v3("inverted_residual_v3_unexpanded", 16, 3, 16, 16, True,
+                                      "RE", 2, (2, 16, 6, 6)))
     cases.append(inception_v3_block("inception_v3_a", "InceptionA", (5, 4), (2, 5, 5, 5)))
     cases.append(inception_v3_block("inception_v3_c", "InceptionC", (6, 3), (2, 6, 5, 5)))
     cases.append(inception_v3_block("inception_v3_e", "InceptionE", (5,), (2, 5, 3, 3)))

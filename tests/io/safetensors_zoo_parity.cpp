@@ -21,6 +21,7 @@
 #include "strata/models/efficientnet.hpp"
 #include "strata/models/googlenet.hpp"
 #include "strata/models/mobilenet_v2.hpp"
+#include "strata/models/mobilenet_v3.hpp"
 #include "strata/models/resnet.hpp"
 #include "strata/models/vgg.hpp"
 #include "strata/strata.hpp"
@@ -82,6 +83,10 @@ int main(int argc, char** argv) try {
     run<st::models::ResNet50<>>(argv);
   else if (name == "mobilenet_v2")
     run<st::models::MobileNetV2<>>(argv);
+  else if (name == "mobilenet_v3_large")
+    run<st::models::MobileNetV3Large<>>(argv);
+  else if (name == "mobilenet_v3_small")
+    run<st::models::MobileNetV3Small<>>(argv);
   else if (name == "efficientnet_b0")
     run<st::models::EfficientNetB0<>>(argv);
   else

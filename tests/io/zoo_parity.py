@@ -36,6 +36,8 @@ MODELS = {
     "resnet18": [],
     "resnet50": [],
     "mobilenet_v2": [],
+    "mobilenet_v3_large": [],
+    "mobilenet_v3_small": [],
     "efficientnet_b0": [],
 }
 SEED = 2024

@@ -176,6 +176,14 @@ inline Reference sigmoid() {
 inline Reference silu() {
   return elementwise("silu", [](double v) { return v / (1.0 + std::exp(-v)); });
 }
+inline Reference hardsigmoid() {
+  return elementwise("hardsigmoid",
+                     [](double v) { return std::min(std::max(v + 3, 0.0), 6.0) / 6; });
+}
+inline Reference hardswish() {
+  return elementwise("hardswish",
+                     [](double v) { return v * std::min(std::max(v + 3, 0.0), 6.0) / 6; });
+}
 inline Reference tanh() {
   return elementwise("tanh", [](double v) { return std::tanh(v); });
 }

@@ -44,6 +44,7 @@ using layer_cases = layer_list<
     Linear<7>::bind<Shape<12>>, Linear<5, NoBias>::bind<Shape<6>>,  //
     ReLU::bind<Shape<3, 4, 4>>, ReLU6::bind<Shape<40>>, SiLU::bind<Shape<2, 3, 5>>,
     Sigmoid::bind<Shape<2, 3, 3>>, Tanh::bind<Shape<17>>, Softmax::bind<Shape<10>>,
+    Hardswish::bind<Shape<3, 4, 4>>, Hardsigmoid::bind<Shape<2, 3, 5>>,
     Flatten::bind<Shape<2, 3, 3>>,
     // Pooling: tiling and overlapping windows, padding, ceil mode, adaptive up and down.
     MaxPool2d<2>::bind<Shape<3, 6, 6>>, MaxPool2d<3, Stride<2>>::bind<Shape<2, 7, 7>>,
@@ -70,6 +71,8 @@ using layer_cases = layer_list<
     SqueezeExcite<4>::bind<Shape<8, 3, 3>>, SqueezeExciteTo<2, SiLU>::bind<Shape<8, 4, 3>>,
     InvertedResidual<6, 4, 1>::bind<Shape<4, 5, 5>>,
     InvertedResidual<1, 6, 2>::bind<Shape<4, 6, 6>>,
+    InvertedResidualV3<3, 8, 4, true, Hardswish, 1>::bind<Shape<4, 5, 5>>,
+    InvertedResidualV3<5, 6, 6, true, ReLU, 2>::bind<Shape<6, 6, 6>>,
     MBConv<4, 3, 1, 8, 8, StochasticDepth<1, 3>>::bind<Shape<8, 5, 5>>,
     MBConv<6, 5, 2, 4, 6>::bind<Shape<4, 7, 7>>,  //
     AuxiliaryHead<cases::tiny_head>::bind<Shape<3, 4, 4>>>;

@@ -43,6 +43,8 @@ MODELS = {
     "inception_v3_aux": (lambda: torchvision.models.inception_v3(
         aux_logits=True, transform_input=False, init_weights=False), 299),
     "mobilenet_v2": (torchvision.models.mobilenet_v2, 224),
+    "mobilenet_v3_large": (torchvision.models.mobilenet_v3_large, 224),
+    "mobilenet_v3_small": (torchvision.models.mobilenet_v3_small, 224),
     "efficientnet_b0": (torchvision.models.efficientnet_b0, 224),
     "efficientnet_b1": (torchvision.models.efficientnet_b1, 240),
     "efficientnet_b2": (torchvision.models.efficientnet_b2, 260),

@@ -90,6 +90,36 @@ struct activation_rule<act::silu> {
   }
 };
 
+// PyTorch's formulas (aten's CPU kernels): relu6(x + 3) / 6, and x times it, divided last.
+template <>
+struct activation_rule<act::hardsigmoid> {
+  template <class T>
+  STRATA_HOST_DEVICE static T forward(T x) {
+    return activation_rule<act::relu6>::forward(x + T(3)) / T(6);
+  }
+  // hardsigmoid_backward: dy times one sixth strictly inside (-3, 3). PyTorch's one sixth is
+  // the float 1.0f / 6.0f in every precision, so a double gradient is off by 3e-8 relative;
+  // kept, so that double results equal PyTorch's (float ones are the same either way).
+  template <class T>
+  STRATA_HOST_DEVICE static T backward(T x, T, T dy) {
+    return x > T(-3) && x < T(3) ? dy * T(1.0f / 6.0f) : T(0);
+  }
+};
+
+template <>
+struct activation_rule<act::hardswish> {
+  template <class T>
+  STRATA_HOST_DEVICE static T forward(T x) {
+    return x * activation_rule<act::relu6>::forward(x + T(3)) / T(6);
+  }
+  // hardswish_backward: 0 below -3, x / 3 + 1/2 up to 3 inclusive, 1 above.
+  template <class T>
+  STRATA_HOST_DEVICE static T backward(T x, T, T dy) {
+    if (x < T(-3)) return T(0);
+    return x <= T(3) ? dy * (x / T(3) + T(0.5)) : dy;
+  }
+};
+
 // An optimizer's settings for one parameter tensor and one step, as kernels<B>::sgd_step and
 // adam_step receive them.
 struct SgdStep {

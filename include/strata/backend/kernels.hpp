@@ -63,6 +63,8 @@ struct relu6 {};
 struct silu {};
 struct sigmoid {};
 struct tanh {};
+struct hardswish {};
+struct hardsigmoid {};
 }  // namespace act
 
 namespace detail {

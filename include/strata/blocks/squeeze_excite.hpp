@@ -3,7 +3,8 @@
 //     global average pool, 1x1 conv "fc1" to C / Reduction channels, Activation, 1x1 conv "fc2"
 //     back to C, Sigmoid (SENet; EfficientNet uses SiLU and sizes the squeeze itself, see
 //     SqueezeExciteTo).
-//   SqueezeExciteTo<Squeeze, Activation>: the same with an explicit squeeze width.
+//   SqueezeExciteTo<Squeeze, Activation, Gate = Sigmoid>: the same with an explicit squeeze width
+//     and gate (MobileNetV3's is Hardsigmoid).
 #pragma once
 
 #include <algorithm>
@@ -21,17 +22,17 @@ namespace strata {
 
 namespace detail {
 
-template <std::size_t Channels, std::size_t Squeeze, class Activation>
+template <std::size_t Channels, std::size_t Squeeze, class Activation, class Gate = Sigmoid>
 using excitation = Sequential<GlobalAvgPool, Named<"fc1", Conv2d<Squeeze, 1>>, Activation,
-                              Named<"fc2", Conv2d<Channels, 1>>, Sigmoid>;
+                              Named<"fc2", Conv2d<Channels, 1>>, Gate>;
 
 }  // namespace detail
 
-template <std::size_t Squeeze, class Activation = ReLU>
+template <std::size_t Squeeze, class Activation = ReLU, class Gate = Sigmoid>
 struct SqueezeExciteTo : layer_spec {
   static_assert(Squeeze > 0, "SqueezeExciteTo: the squeeze width must be positive");
   template <class In>
-  using bind = detail::bound_scale<detail::excitation<In::dims[0], Squeeze, Activation>, In>;
+  using bind = detail::bound_scale<detail::excitation<In::dims[0], Squeeze, Activation, Gate>, In>;
 };
 
 template <std::size_t Reduction, class Activation = ReLU>

@@ -1,5 +1,5 @@
 // Activation layers: shape-preserving, no parameters.
-//   ReLU, ReLU6, SiLU, Sigmoid, Tanh: element-wise, on any shape
+//   ReLU, ReLU6, SiLU, Sigmoid, Tanh, Hardswish, Hardsigmoid: element-wise, on any shape
 //   Softmax: over the features of a flat Shape<N> (nn.Softmax(dim=1)), for inference outputs
 #pragma once
 
@@ -23,6 +23,10 @@ template <>
 inline constexpr const char* activation_name<act::sigmoid> = "Sigmoid";
 template <>
 inline constexpr const char* activation_name<act::tanh> = "Tanh";
+template <>
+inline constexpr const char* activation_name<act::hardswish> = "Hardswish";
+template <>
+inline constexpr const char* activation_name<act::hardsigmoid> = "Hardsigmoid";
 
 // The bound layer of an element-wise activation, Function one of the act:: tags. Backward
 // receives both x and y, so each backend differentiates from whichever is cheaper.
@@ -70,6 +74,18 @@ struct Sigmoid : layer_spec {
 struct Tanh : layer_spec {
   template <class In>
   using bind = detail::bound_elementwise<act::tanh, In>;
+};
+
+// x * relu6(x + 3) / 6, as nn.Hardswish (MobileNetV3).
+struct Hardswish : layer_spec {
+  template <class In>
+  using bind = detail::bound_elementwise<act::hardswish, In>;
+};
+
+// relu6(x + 3) / 6, as nn.Hardsigmoid (MobileNetV3's squeeze-and-excitation gate).
+struct Hardsigmoid : layer_spec {
+  template <class In>
+  using bind = detail::bound_elementwise<act::hardsigmoid, In>;
 };
 
 // nn.Softmax(dim=1) on flat features: turns logits into probabilities for inference. Training

@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "strata/blocks/mobilenet.hpp"
 #include "strata/blocks/squeeze_excite.hpp"
 #include "strata/containers/residual.hpp"
 #include "strata/containers/sequential.hpp"
@@ -38,31 +39,14 @@ namespace strata {
 
 namespace detail::efficientnet {
 
-// torchvision's _make_divisible(v, 8): to the nearest multiple of 8, at least 8, and never more
-// than 10% below v.
-constexpr std::size_t make_divisible(double v) {
-  constexpr long divisor = 8;
-  long rounded = std::max(divisor, static_cast<long>(v + divisor / 2.0) / divisor * divisor);
-  if (rounded < 0.9 * v) rounded += divisor;
-  return static_cast<std::size_t>(rounded);
-}
-
 // math.ceil, which is not constexpr in C++20.
 constexpr std::size_t ceil(double v) {
   const auto whole = static_cast<std::size_t>(v);
   return static_cast<double>(whole) < v ? whole + 1 : whole;
 }
 
-// torchvision's Conv2dNormActivation: convolution without bias with "same" padding, BatchNorm,
-// then SiLU (conv_norm_silu) or nothing (conv_norm, the linear projection).
 template <std::size_t Out, std::size_t Kernel, std::size_t StrideHW, std::size_t G, class Norm>
-using conv_norm =
-    Sequential<Conv2d<Out, Kernel, Stride<StrideHW>, Pad<(Kernel - 1) / 2>, Groups<G>, NoBias>,
-               Norm>;
-template <std::size_t Out, std::size_t Kernel, std::size_t StrideHW, std::size_t G, class Norm>
-using conv_norm_silu =
-    Sequential<Conv2d<Out, Kernel, Stride<StrideHW>, Pad<(Kernel - 1) / 2>, Groups<G>, NoBias>,
-               Norm, SiLU>;
+using conv_norm_silu = ConvNormActivation<Out, Kernel, StrideHW, G, Norm, SiLU>;
 
 // torchvision leaves the expansion out when it would not change the width, which shifts the
 // indices (and so the names) of the remaining children.
@@ -71,7 +55,7 @@ template <std::size_t Expanded, std::size_t Kernel, std::size_t StrideHW, std::s
 struct mbconv_body {
   using depthwise = conv_norm_silu<Expanded, Kernel, StrideHW, Expanded, Norm>;
   using excite = SqueezeExciteTo<std::max<std::size_t>(1, In / 4), SiLU>;
-  using project = conv_norm<Out, 1, 1, 1, Norm>;
+  using project = ConvNorm<Out, 1, 1, 1, Norm>;
   using type = std::conditional_t<
       Expanded == In, Sequential<depthwise, excite, project>,
       Sequential<conv_norm_silu<Expanded, 1, 1, 1, Norm>, depthwise, excite, project>>;
@@ -85,7 +69,7 @@ struct MBConv : layer_spec {
   static_assert(StrideHW == 1 || StrideHW == 2, "MBConv: the stride must be 1 or 2");
   static_assert(Kernel % 2 == 1, "MBConv: the kernel must be odd");
   static constexpr std::size_t expanded =
-      detail::efficientnet::make_divisible(static_cast<double>(InChannels * Expand));
+      detail::make_divisible(static_cast<double>(InChannels * Expand));
   static constexpr bool residual = StrideHW == 1 && InChannels == OutChannels;
   using body = Named<"block", typename detail::efficientnet::mbconv_body<
                                   expanded, Kernel, StrideHW, InChannels, OutChannels, Norm>::type>;

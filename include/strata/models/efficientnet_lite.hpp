@@ -76,7 +76,7 @@ struct scaled {
   static constexpr auto& stages = efficientnet::b0_stages;
   static constexpr std::size_t stage_count = efficientnet::stage_count;
   static constexpr std::size_t channels(std::size_t c) {
-    return efficientnet::make_divisible(static_cast<double>(c) * variant.width);
+    return make_divisible(static_cast<double>(c) * variant.width);
   }
   // The stem's 32 channels are not scaled, so neither is the first stage's input.
   static constexpr std::size_t in(std::size_t s) { return s == 0 ? 32 : channels(stages[s].in); }

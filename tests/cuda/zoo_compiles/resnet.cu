@@ -1,8 +1,9 @@
-// Model<Net, cuda> for every ResNet, SE-ResNet-50 and MobileNetV2.
+// Model<Net, cuda> for every ResNet, SE-ResNet-50, MobileNetV2 and MobileNetV3.
 #include <strata/strata.hpp>
 
 #include "strata/backend/cuda/kernels.hpp"
 #include "strata/models/mobilenet_v2.hpp"
+#include "strata/models/mobilenet_v3.hpp"
 #include "strata/models/resnet.hpp"
 
 namespace st = strata;
@@ -15,3 +16,5 @@ template class st::Model<zoo::ResNet101<>, st::cuda>;
 template class st::Model<zoo::ResNet152<>, st::cuda>;
 template class st::Model<zoo::SEResNet50<>, st::cuda>;
 template class st::Model<zoo::MobileNetV2<>, st::cuda>;
+template class st::Model<zoo::MobileNetV3Large<>, st::cuda>;
+template class st::Model<zoo::MobileNetV3Small<>, st::cuda>;

@@ -112,6 +112,44 @@ void silu_backward(std::size_t threads, std::size_t count, const T* x, const T* 
   });
 }
 
+// PyTorch's order of operations: relu6(x + 3) / 6, and x * relu6(x + 3) / 6.
+template <class T>
+void hardsigmoid_forward(std::size_t threads, std::size_t count, const T* x, T* y) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    ArrayMap<T>(y + at, n) = (ConstArrayMap<T>(x + at, n) + T(3)).max(T(0)).min(T(6)) / T(6);
+  });
+}
+
+// dy times PyTorch's one sixth (the float 1.0f / 6.0f, see activation_rule) strictly inside
+// (-3, 3), where y does not tell x's side of the ends.
+template <class T>
+void hardsigmoid_backward(std::size_t threads, std::size_t count, const T* x, const T* dy, T* dx) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    const auto in = ConstArrayMap<T>(x + at, n);
+    ArrayMap<T>(dx + at, n) =
+        (in > T(-3) && in < T(3)).select(ConstArrayMap<T>(dy + at, n) * T(1.0f / 6.0f), T(0));
+  });
+}
+
+template <class T>
+void hardswish_forward(std::size_t threads, std::size_t count, const T* x, T* y) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    const auto in = ConstArrayMap<T>(x + at, n);
+    ArrayMap<T>(y + at, n) = in * (in + T(3)).max(T(0)).min(T(6)) / T(6);
+  });
+}
+
+// 0 below -3, x / 3 + 1/2 up to 3 inclusive, 1 above: needs x, since y is not monotonic.
+template <class T>
+void hardswish_backward(std::size_t threads, std::size_t count, const T* x, const T* dy, T* dx) {
+  parallel_chunks(threads, count, [&](std::size_t at, Eigen::Index n) {
+    const auto in = ConstArrayMap<T>(x + at, n);
+    const auto grad = ConstArrayMap<T>(dy + at, n);
+    ArrayMap<T>(dx + at, n) =
+        (in < T(-3)).select(T(0), (in <= T(3)).select(grad * (in / T(3) + T(0.5)), grad));
+  });
+}
+
 // Softmax over each row of `features` elements; the row's maximum is subtracted first so that
 // exp cannot overflow.
 template <class T>

@@ -88,6 +88,9 @@ struct kernels<cpu> {
     if constexpr (std::is_same_v<Act, act::silu>) k::silu_forward(e.threads, count, x, y);
     if constexpr (std::is_same_v<Act, act::sigmoid>) k::sigmoid_forward(e.threads, count, x, y);
     if constexpr (std::is_same_v<Act, act::tanh>) k::tanh_forward(e.threads, count, x, y);
+    if constexpr (std::is_same_v<Act, act::hardswish>) k::hardswish_forward(e.threads, count, x, y);
+    if constexpr (std::is_same_v<Act, act::hardsigmoid>)
+      k::hardsigmoid_forward(e.threads, count, x, y);
   }
   template <class Act, class T>
   static void activation_backward(const exec& e, std::size_t count, const T* x, const T* y,
@@ -99,6 +102,10 @@ struct kernels<cpu> {
     if constexpr (std::is_same_v<Act, act::sigmoid>)
       k::sigmoid_backward(e.threads, count, y, dy, dx);
     if constexpr (std::is_same_v<Act, act::tanh>) k::tanh_backward(e.threads, count, y, dy, dx);
+    if constexpr (std::is_same_v<Act, act::hardswish>)
+      k::hardswish_backward(e.threads, count, x, dy, dx);
+    if constexpr (std::is_same_v<Act, act::hardsigmoid>)
+      k::hardsigmoid_backward(e.threads, count, x, dy, dx);
   }
   template <class T>
   static void softmax_forward(const exec& e, std::size_t rows, std::size_t features, const T* x,
