@@ -13,6 +13,11 @@
   lite_eval_29.f32      EfficientNet-Lite's evaluation preprocessing at size 29 (TensorFlow's
                         centre crop of 29 / 61 of the short side, 30 pixels at offsets 17 and 24
                         rounded up, BICUBIC to 29x29, (v - 127) / 128): [3, 29, 29] float32
+  resized_crop.png      F.resized_crop(photo, top 5, left 7, height 40, width 30, (20, 24)):
+                        RandomResizedCrop's resampling of a drawn box, BILINEAR
+  crop_fallback.txt     RandomResizedCrop.get_params where no try can succeed (scale above 1):
+                        "width height ratio_min ratio_max -> top left height width", the
+                        central fallback
   mini_net.safetensors  a reduced classifier, seeded random weights and BatchNorm statistics:
                         Conv(3->8, 3, s2) BN ReLU Conv(8->16, 3, s2) BN ReLU AvgPool(1) Flatten
                         Linear(16->100)
@@ -31,6 +36,7 @@ import torch
 import torch.nn as nn
 from PIL import Image
 from torchvision import transforms
+from torchvision.transforms import functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
@@ -72,6 +78,15 @@ def main():
     square = photo.crop((left, top, left + crop, top + crop)).resize((size, size), Image.BICUBIC)
     lite = (np.asarray(square, dtype=np.float32) - np.float32(127)) / np.float32(128)  # [H, W, 3]
     lite.transpose(2, 0, 1).astype("<f4").tofile(os.path.join(GOLDEN, "lite_eval_29.f32"))
+
+    F.resized_crop(photo, 5, 7, 40, 30, [24, 20]).save(os.path.join(GOLDEN, "resized_crop.png"))
+    with open(os.path.join(GOLDEN, "crop_fallback.txt"), "w") as f:
+        for width, height, ratio in [(40, 10, (3 / 4, 4 / 3)), (10, 40, (3 / 4, 4 / 3)),
+                                     (30, 25, (3 / 4, 4 / 3)), (33, 10, (0.5, 2.0)),
+                                     (7, 50, (0.25, 1.5))]:
+            box = transforms.RandomResizedCrop.get_params(Image.new("RGB", (width, height)),
+                                                          (2.0, 3.0), ratio)
+            f.write(f"{width} {height} {ratio[0]!r} {ratio[1]!r} -> {' '.join(map(str, box))}\n")
 
     torch.manual_seed(5)
     net = mini_net()

@@ -128,16 +128,27 @@ inline void check_pixels(const char* what, double width, double height) {
                               " pixels");
 }
 
-// The size x size square of `in` whose top left corner is (left, top); it must lie inside.
-inline Image square_at(const Image& in, std::size_t left, std::size_t top, std::size_t size) {
-  Image out(size, size, in.channels);
-  for (std::size_t y = 0; y < size; ++y)
-    std::copy_n(&in.pixels[((top + y) * in.width + left) * in.channels], size * in.channels,
-                &out.pixels[y * size * in.channels]);
+}  // namespace detail
+
+struct CropBox {
+  std::size_t top = 0, left = 0, height = 0, width = 0;
+  bool operator==(const CropBox&) const = default;
+};
+
+// F.crop, for a box inside the image.
+inline Image crop(const Image& in, const CropBox& box) {
+  if (box.height == 0 || box.width == 0 || box.top + box.height > in.height ||
+      box.left + box.width > in.width)
+    throw std::invalid_argument(
+        "crop: the box " + std::to_string(box.width) + "x" + std::to_string(box.height) + " at (" +
+        std::to_string(box.left) + ", " + std::to_string(box.top) + ") is empty or outside the " +
+        std::to_string(in.width) + "x" + std::to_string(in.height) + " image");
+  Image out(box.width, box.height, in.channels);
+  for (std::size_t y = 0; y < box.height; ++y)
+    std::copy_n(&in.pixels[((box.top + y) * in.width + box.left) * in.channels],
+                box.width * in.channels, &out.pixels[y * box.width * in.channels]);
   return out;
 }
-
-}  // namespace detail
 
 // PIL's Image.resize((width, height), resample) with reducing_gap=None (what torchvision's
 // Resize calls): an axis whose size does not change is left untouched, as PIL does.
@@ -181,7 +192,7 @@ inline Image center_crop(const Image& in, std::size_t size) {
     return excess % 2 == 1 && half % 2 == 1 ? half + 1 : half;
   };
   const std::size_t top = offset(in.height - size), left = offset(in.width - size);
-  return detail::square_at(in, left, top, size);
+  return crop(in, {top, left, size, size});
 }
 
 // ToTensor then Normalize: [C, H, W] floats ((v / divisor) - mean[c]) / std[c], in float32 as
@@ -203,13 +214,13 @@ inline std::vector<float> to_normalized_chw(const Image& in, float divisor,
 // rounded up.
 inline Image padded_center_crop(const Image& in, std::size_t size, std::size_t padding) {
   const float fraction = static_cast<float>(double(size) / double(size + padding));
-  const auto crop =
+  const auto side =
       static_cast<std::size_t>(fraction * static_cast<float>(std::min(in.width, in.height)));
-  if (crop == 0)
+  if (side == 0)
     throw std::invalid_argument("padded_center_crop: a " + std::to_string(in.width) + "x" +
                                 std::to_string(in.height) + " image has no centre crop");
-  const std::size_t top = (in.height - crop + 1) / 2, left = (in.width - crop + 1) / 2;
-  return detail::square_at(in, left, top, crop);
+  const std::size_t top = (in.height - side + 1) / 2, left = (in.width - side + 1) / 2;
+  return crop(in, {top, left, side, side});
 }
 
 // A pretrained model's evaluation preprocessing (its header states it): [3, size, size] floats,

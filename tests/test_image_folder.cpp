@@ -1,0 +1,278 @@
+// strata/data/image_folder.hpp and strata/image/transforms.hpp: a messy folder written here (hidden
+// files and folders, other files, a nested folder, an empty class, a greyscale PNG, a truncated
+// PNG, a text file named .png), each with its defined outcome; the loader's batches against
+// direct decoding, the same for any number of workers; the seeded split; and the transforms'
+// deterministic parts against torchvision (tests/image/make_image_golden.py).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <strata/data/image_folder.hpp>
+#include <strata/image/io.hpp>
+#include <strata/image/transforms.hpp>
+
+#include "temp_dir.hpp"
+
+namespace st = strata;
+namespace img = strata::image;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path golden = STRATA_IMAGE_GOLDEN_DIR;
+
+img::Image pattern(std::size_t w, std::size_t h, std::size_t channels, std::uint8_t seed) {
+  img::Image out(w, h, channels);
+  for (std::size_t i = 0; i < out.pixels.size(); ++i)
+    out.pixels[i] = static_cast<std::uint8_t>(seed * 37 + i * 11);
+  return out;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+void write_image(const fs::path& path, const img::Image& image) {
+  fs::create_directories(path.parent_path());
+  img::write_png(path, image);
+}
+
+// root/a_dog: 1.png (RGB), 2.PNG (grey), .DS_Store, notes.txt; root/b_cat: x.png, sub/y.png,
+// .hidden/z.png; root/.cache/w.png; root/readme.txt.
+void write_messy_folder(const fs::path& root) {
+  write_image(root / "a_dog" / "1.png", pattern(9, 7, 3, 1));
+  write_image(root / "a_dog" / "2.PNG", pattern(8, 8, 1, 2));
+  write_text(root / "a_dog" / ".DS_Store", "finder");
+  write_text(root / "a_dog" / "notes.txt", "not an image");
+  write_image(root / "b_cat" / "x.png", pattern(6, 10, 3, 3));
+  write_image(root / "b_cat" / "sub" / "y.png", pattern(12, 5, 3, 4));
+  write_image(root / "b_cat" / ".hidden" / "z.png", pattern(4, 4, 3, 5));
+  write_image(root / ".cache" / "w.png", pattern(4, 4, 3, 6));
+  write_text(root / "readme.txt", "files beside the classes are not samples");
+}
+
+std::set<std::string> skipped_names(const std::vector<st::data::SkippedFile>& skipped) {
+  std::set<std::string> out;
+  for (const auto& s : skipped) out.insert(s.path.filename().string());
+  return out;
+}
+
+// Copies every batch of one epoch: (sample indices, images, labels).
+struct Epoch {
+  std::vector<std::size_t> samples;
+  std::vector<float> images;
+  std::vector<std::int32_t> labels;
+};
+
+Epoch read_epoch(st::data::ImageFolderLoader& loader) {
+  Epoch e;
+  loader.start_epoch();
+  while (const st::data::ImageBatch* b = loader.next()) {
+    e.samples.insert(e.samples.end(), b->samples.begin(), b->samples.end());
+    e.images.insert(e.images.end(), b->images.begin(), b->images.end());
+    e.labels.insert(e.labels.end(), b->labels.begin(), b->labels.end());
+  }
+  return e;
+}
+
+const st::EvalPreprocessing tiny_eval = st::torchvision_imagenet_eval(6, 5);
+
+}  // namespace
+
+TEST_CASE("image folder: classes sorted, hidden and non-image files skipped and listed") {
+  const st::test::TempDir dir;
+  write_messy_folder(dir.path());
+  const st::data::ImageFolder folder(dir.path());
+  CHECK(folder.classes() == std::vector<std::string>{"a_dog", "b_cat"});
+  REQUIRE(folder.size() == 4);
+  CHECK(folder.samples()[0].path.filename() == "1.png");
+  CHECK(folder.samples()[1].path.filename() == "2.PNG");  // extensions are case-insensitive
+  CHECK(folder.samples()[2].path.filename() == "y.png");  // b_cat/sub/y.png sorts before x.png
+  CHECK(folder.samples()[2].path.parent_path().filename() == "sub");
+  CHECK(folder.samples()[3].path.filename() == "x.png");
+  CHECK(folder.samples()[0].label == 0);
+  CHECK(folder.samples()[3].label == 1);
+  CHECK(skipped_names(folder.skipped()) ==
+        std::set<std::string>{".DS_Store", "notes.txt", ".hidden", ".cache"});
+}
+
+TEST_CASE("image folder: an empty class is an error naming it, or kept when allowed") {
+  const st::test::TempDir dir;
+  write_messy_folder(dir.path());
+  fs::create_directory(dir / "c_empty");
+  write_text(dir / "c_empty" / "list.csv", "no images here");
+  CHECK_THROWS_WITH_AS(st::data::ImageFolder(dir.path()),
+                       doctest::Contains("class folder 'c_empty' holds no image file"),
+                       st::data::DataError);
+  const st::data::ImageFolder folder(dir.path(), {.allow_empty_classes = true});
+  CHECK(folder.classes().size() == 3);
+  CHECK(folder.size() == 4);
+  CHECK_THROWS_WITH_AS(st::data::ImageFolder(dir / "missing"),
+                       doctest::Contains("is not a directory"), st::data::DataError);
+}
+
+TEST_CASE("image folder: batches equal the files decoded and preprocessed directly") {
+  const st::test::TempDir dir;
+  write_messy_folder(dir.path());
+  const st::data::ImageFolder folder(dir.path());
+  st::data::ImageFolderLoader loader(folder, folder.all(), st::data::eval_transform(tiny_eval),
+                                     {.batch = 3, .sample_size = 3 * 5 * 5, .shuffle = false});
+  CHECK(loader.batches_per_epoch() == 2);
+  const Epoch e = read_epoch(loader);
+  REQUIRE(e.samples == std::vector<std::size_t>{0, 1, 2, 3});
+  CHECK(e.labels == std::vector<std::int32_t>{0, 0, 1, 1});
+  for (std::size_t i = 0; i < 4; ++i) {
+    // The greyscale PNG arrives as RGB, its grey replicated.
+    const auto want = img::preprocess(img::read_rgb(folder.samples()[i].path), tiny_eval);
+    CHECK(std::equal(want.begin(), want.end(), e.images.begin() + i * 75));
+  }
+}
+
+TEST_CASE("image folder: undecodable files are an error naming the file, or skipped and listed") {
+  const st::test::TempDir dir;
+  write_messy_folder(dir.path());
+  write_text(dir / "a_dog" / "text.png", "this is not a PNG");
+  {
+    std::ifstream in(dir / "b_cat" / "x.png", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(dir / "b_cat" / "truncated.png", std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  }
+  const st::data::ImageFolder folder(dir.path());
+  REQUIRE(folder.size() == 6);
+  const st::data::ImageLoaderOptions options{.batch = 4, .sample_size = 75, .shuffle = false};
+
+  st::data::ImageFolderLoader strict(folder, folder.all(), st::data::eval_transform(tiny_eval),
+                                     options);
+  strict.start_epoch();
+  CHECK_THROWS_WITH_AS(strict.next(), doctest::Contains("text.png"), img::ImageError);
+
+  auto lenient_options = options;
+  lenient_options.on_bad_image = st::data::OnBadImage::skip;
+  st::data::ImageFolderLoader lenient(folder, folder.all(), st::data::eval_transform(tiny_eval),
+                                      lenient_options);
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    const Epoch e = read_epoch(lenient);
+    CHECK(e.samples.size() == 4);
+    CHECK(e.images.size() == 4 * 75);
+  }
+  // Listed once per epoch in which they were met.
+  const auto skipped = lenient.skipped();
+  CHECK(skipped.size() == 4);
+  CHECK(skipped_names(skipped) == std::set<std::string>{"text.png", "truncated.png"});
+  CHECK(skipped.front().reason.find("cannot be read") != std::string::npos);
+}
+
+TEST_CASE("image folder loader: the same batches for 1 and 3 workers; epochs reshuffle") {
+  const st::test::TempDir dir;
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < 7; ++i)
+      write_image(dir / ("class" + std::to_string(c)) / (std::to_string(i) + ".png"),
+                  pattern(20 + i, 16 + c, 3, static_cast<std::uint8_t>(c * 7 + i)));
+  const st::data::ImageFolder folder(dir.path());
+  const st::data::TrainTransformOptions augment{.size = 8, .flip = true};
+  const auto run = [&](std::size_t workers) {
+    st::data::ImageFolderLoader loader(
+        folder, folder.all(), st::data::train_transform(augment),
+        {.batch = 4, .sample_size = 3 * 8 * 8, .seed = 11, .workers = workers, .prefetch = 2});
+    std::vector<Epoch> epochs;
+    for (int e = 0; e < 3; ++e) epochs.push_back(read_epoch(loader));
+    return epochs;
+  };
+  const auto one = run(1), three = run(3);
+  for (std::size_t e = 0; e < 3; ++e) {
+    CHECK(one[e].samples == three[e].samples);
+    CHECK(one[e].images == three[e].images);
+    CHECK(one[e].labels == three[e].labels);
+    auto sorted = one[e].samples;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(sorted == folder.all());  // every sample once per epoch
+  }
+  CHECK(one[0].samples != one[1].samples);
+}
+
+TEST_CASE("image folder: the seeded split is per class, disjoint and complete") {
+  const st::test::TempDir dir;
+  for (const auto& [name, count] : {std::pair{"c0", 10}, std::pair{"c1", 5}})
+    for (int i = 0; i < count; ++i)
+      write_image(dir / name / (std::to_string(i) + ".png"), pattern(4, 4, 3, 1));
+  const st::data::ImageFolder folder(dir.path());
+  const auto [train, validation] = folder.split(0.3, 5);
+  CHECK(train.size() + validation.size() == 15);
+  std::size_t validation_of_class0 = 0;
+  for (const std::size_t i : validation) validation_of_class0 += folder.samples()[i].label == 0;
+  CHECK(validation_of_class0 == 3);  // round(0.3 * 10); class 1: round(1.5) = 2
+  CHECK(validation.size() == 5);
+  std::vector<std::size_t> all = train;
+  all.insert(all.end(), validation.begin(), validation.end());
+  std::sort(all.begin(), all.end());
+  CHECK(all == folder.all());
+  CHECK(folder.split(0.3, 5) == std::pair(train, validation));
+  CHECK_THROWS_AS(folder.split(1.5, 5), std::invalid_argument);
+}
+
+TEST_CASE("transforms: resized_crop of a box equals torchvision's F.resized_crop") {
+  const img::Image photo = img::read_rgb(golden / "photo.png");
+  const img::Image got = img::resized_crop(photo, {5, 7, 40, 30}, 20, 24);
+  const img::Image want = img::read_rgb(golden / "resized_crop.png");
+  REQUIRE(got.width == want.width);
+  REQUIRE(got.height == want.height);
+  CHECK(got.pixels == want.pixels);
+}
+
+TEST_CASE("transforms: RandomResizedCrop's central fallback equals torchvision's") {
+  std::ifstream in(golden / "crop_fallback.txt");
+  std::string line;
+  int cases = 0;
+  std::mt19937_64 rng(1);
+  while (std::getline(in, line)) {
+    std::istringstream row(line);
+    std::size_t width, height;
+    double ratio_min, ratio_max;
+    std::string arrow;
+    img::CropBox want;
+    row >> width >> height >> ratio_min >> ratio_max >> arrow >> want.top >> want.left >>
+        want.height >> want.width;
+    CAPTURE(line);
+    // A scale above 1 asks for more than the image: every try fails.
+    CHECK(img::random_resized_crop_box(width, height, {2.0, 3.0, ratio_min, ratio_max}, rng) ==
+          want);
+    ++cases;
+  }
+  CHECK(cases == 5);
+}
+
+TEST_CASE("transforms: drawn boxes lie inside, with the asked area and aspect") {
+  std::mt19937_64 rng(3);
+  const img::RandomResizedCropOptions o{};
+  for (int i = 0; i < 2000; ++i) {
+    const auto box = img::random_resized_crop_box(64, 48, o, rng);
+    REQUIRE(box.top + box.height <= 48);
+    REQUIRE(box.left + box.width <= 64);
+    const double area = double(box.width) * double(box.height) / (64.0 * 48.0);
+    const double aspect = double(box.width) / double(box.height);
+    // Rounding each side to a whole pixel moves area and aspect a little past the bounds.
+    CHECK(area >= 0.08 * 0.8);
+    CHECK(aspect >= 0.75 * 0.8);
+    CHECK(aspect <= 4.0 / 3.0 * 1.25);
+  }
+  const img::Image grid = pattern(3, 2, 3, 1);
+  const img::Image flipped = img::horizontal_flip(grid);
+  CHECK(flipped.at(1, 0, 2) == grid.at(1, 2, 2));
+  CHECK(img::horizontal_flip(flipped).pixels == grid.pixels);
+  const img::Image padded = img::pad(grid, 2);
+  CHECK(padded.width == 7);
+  CHECK(padded.at(0, 0, 0) == 0);
+  CHECK(padded.at(2, 2, 1) == grid.at(0, 0, 1));
+  const auto box = img::random_crop_box(7, 6, 3, rng);
+  CHECK((box.top <= 3 && box.left <= 4 && box.height == 3 && box.width == 3));
+}
