@@ -38,10 +38,15 @@ namespace detail::efficientnet_lite {
 using norm = BatchNorm2d<Eps<1, 1000>, Momentum<1, 100>>;
 
 // A convolution with "same" padding, its weight named as the whole (the port's
-// Conv2dStaticSamePadding holds the padding as a child without parameters).
+// Conv2dStaticSamePadding holds the padding as a child without parameters). At stride 1 the
+// padding of an odd kernel is (Kernel - 1) / 2 on every side, which the convolution does itself
+// (and its direct kernels need).
 template <std::size_t Out, std::size_t Kernel, std::size_t StrideHW, std::size_t G>
-using same_conv = Sequential<SamePad2d<Kernel, StrideHW>,
-                             Unprefixed<Conv2d<Out, Kernel, Stride<StrideHW>, Groups<G>, NoBias>>>;
+using same_conv = std::conditional_t<
+    StrideHW == 1 && Kernel % 2 == 1,
+    Conv2d<Out, Kernel, Pad<(Kernel - 1) / 2>, Groups<G>, NoBias>,
+    Sequential<SamePad2d<Kernel, StrideHW>,
+               Unprefixed<Conv2d<Out, Kernel, Stride<StrideHW>, Groups<G>, NoBias>>>>;
 
 // The port's MBConvBlock without squeeze-and-excitation: expansion (unless Expand is 1),
 // depthwise, linear projection; the skip connection, with drop connect on the body, exactly
