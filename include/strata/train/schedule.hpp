@@ -48,13 +48,14 @@ struct CosineSchedule {
 
 namespace detail {
 
-inline void require(bool holds, const char* schedule, const std::string& what) {
-  if (!holds) throw std::invalid_argument(std::string(schedule) + ": " + what);
+// The checks run on every call, once per step: the message is built only when one fails.
+[[noreturn]] inline void invalid(const char* schedule, const std::string& what) {
+  throw std::invalid_argument(std::string(schedule) + ": " + what);
 }
 
-inline void require_gamma(const char* schedule, double gamma) {
-  require(std::isfinite(gamma) && gamma > 0, schedule,
-          "gamma must be positive and finite, got " + std::to_string(gamma));
+inline void check_gamma(const char* schedule, double gamma) {
+  if (!(std::isfinite(gamma) && gamma > 0))
+    invalid(schedule, "gamma must be positive and finite, got " + std::to_string(gamma));
 }
 
 }  // namespace detail
@@ -66,8 +67,8 @@ struct StepLR {
   double gamma = 0.1;
 
   float operator()(std::size_t step) const {
-    detail::require(step_size > 0, "StepLR", "step_size must be positive, got 0");
-    detail::require_gamma("StepLR", gamma);
+    if (step_size == 0) detail::invalid("StepLR", "step_size must be positive, got 0");
+    detail::check_gamma("StepLR", gamma);
     return static_cast<float>(base_lr * std::pow(gamma, static_cast<double>(step / step_size)));
   }
 };
@@ -82,11 +83,11 @@ struct MultiStepLR {
 
   float operator()(std::size_t step) const {
     for (std::size_t i = 1; i < milestones.size(); ++i)
-      detail::require(milestones[i - 1] < milestones[i], "MultiStepLR",
-                      "milestones must be strictly increasing, got " +
-                          std::to_string(milestones[i]) + " after " +
-                          std::to_string(milestones[i - 1]));
-    detail::require_gamma("MultiStepLR", gamma);
+      if (milestones[i - 1] >= milestones[i])
+        detail::invalid("MultiStepLR", "milestones must be strictly increasing, got " +
+                                           std::to_string(milestones[i]) + " after " +
+                                           std::to_string(milestones[i - 1]));
+    detail::check_gamma("MultiStepLR", gamma);
     const auto passed = std::upper_bound(milestones.begin(), milestones.end(), step);
     return static_cast<float>(base_lr *
                               std::pow(gamma, static_cast<double>(passed - milestones.begin())));
@@ -112,13 +113,14 @@ struct OneCycle {
   bool three_phase = false;
 
   float operator()(std::size_t step) const {
-    detail::require(total_steps > 0, "OneCycle", "total_steps must be positive, got 0");
-    detail::require(pct_start > 0 && pct_start < 1, "OneCycle",
-                    "pct_start must be in (0, 1), got " + std::to_string(pct_start));
-    detail::require(std::isfinite(div_factor) && div_factor > 0, "OneCycle",
-                    "div_factor must be positive, got " + std::to_string(div_factor));
-    detail::require(std::isfinite(final_div_factor) && final_div_factor > 0, "OneCycle",
-                    "final_div_factor must be positive, got " + std::to_string(final_div_factor));
+    if (total_steps == 0) detail::invalid("OneCycle", "total_steps must be positive, got 0");
+    if (!(pct_start > 0 && pct_start < 1))
+      detail::invalid("OneCycle", "pct_start must be in (0, 1), got " + std::to_string(pct_start));
+    if (!(std::isfinite(div_factor) && div_factor > 0))
+      detail::invalid("OneCycle", "div_factor must be positive, got " + std::to_string(div_factor));
+    if (!(std::isfinite(final_div_factor) && final_div_factor > 0))
+      detail::invalid("OneCycle",
+                      "final_div_factor must be positive, got " + std::to_string(final_div_factor));
     if (step > total_steps)
       throw std::out_of_range("OneCycle: step " + std::to_string(step) + " is beyond total_steps " +
                               std::to_string(total_steps));
@@ -138,9 +140,9 @@ struct OneCycle {
     // it is (total_steps + 1) / 2. Tested on the product alone, since a compiler may fuse the
     // end steps' multiply-subtract (-ffp-contract) and miss the zero.
     const double warm = pct_start * total;
-    detail::require(warm != 1 && !(three_phase && 2 * warm == total + 1), "OneCycle",
-                    "pct_start " + std::to_string(pct_start) + " with total_steps " +
-                        std::to_string(total_steps) + " leaves a phase no steps");
+    if (warm == 1 || (three_phase && 2 * warm == total + 1))
+      detail::invalid("OneCycle", "pct_start " + std::to_string(pct_start) + " with total_steps " +
+                                      std::to_string(total_steps) + " leaves a phase no steps");
     const double t = static_cast<double>(step);
     double start_step = 0;
     std::size_t i = 0;
@@ -184,18 +186,18 @@ class ReduceLROnPlateau {
 
   explicit ReduceLROnPlateau(double lr, Options options = {}) : options_(options), lr_(lr) {
     constexpr const char* name = "ReduceLROnPlateau";
-    detail::require(std::isfinite(lr) && lr >= 0, name,
-                    "lr must be finite and not negative, got " + std::to_string(lr));
-    detail::require(options.factor >= 0 && options.factor < 1, name,
-                    "factor must be in [0, 1), got " + std::to_string(options.factor));
-    detail::require(
-        std::isfinite(options.threshold) && options.threshold >= 0, name,
-        "threshold must be finite and not negative, got " + std::to_string(options.threshold));
-    detail::require(
-        std::isfinite(options.min_lr) && options.min_lr >= 0, name,
-        "min_lr must be finite and not negative, got " + std::to_string(options.min_lr));
-    detail::require(options.eps >= 0, name,
-                    "eps must not be negative, got " + std::to_string(options.eps));
+    if (!(std::isfinite(lr) && lr >= 0))
+      detail::invalid(name, "lr must be finite and not negative, got " + std::to_string(lr));
+    if (!(options.factor >= 0 && options.factor < 1))
+      detail::invalid(name, "factor must be in [0, 1), got " + std::to_string(options.factor));
+    if (!(std::isfinite(options.threshold) && options.threshold >= 0))
+      detail::invalid(name, "threshold must be finite and not negative, got " +
+                                std::to_string(options.threshold));
+    if (!(std::isfinite(options.min_lr) && options.min_lr >= 0))
+      detail::invalid(
+          name, "min_lr must be finite and not negative, got " + std::to_string(options.min_lr));
+    if (!(options.eps >= 0))
+      detail::invalid(name, "eps must not be negative, got " + std::to_string(options.eps));
     best_ = worst();
   }
 
