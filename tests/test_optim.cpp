@@ -1,15 +1,19 @@
 // Optimizers against torch.optim (golden sgd*, adam*, adamw): three steps on two tensors with
 // explicit gradients, compared after every step; plus frozen parameters and option checks.
+// Learning-rate schedules against torch.optim.lr_scheduler (golden step_lr, multistep_lr,
+// one_cycle*, plateau_*) and mse_loss against F.mse_loss (golden mse_loss*).
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "conformance.hpp"
 #include "golden.hpp"
 #include "optim_golden.hpp"
 #include "strata/strata.hpp"
@@ -302,4 +306,54 @@ TEST_CASE("ReduceLROnPlateau: defaults, NaN metrics and invalid arguments") {
   CHECK_THROWS_WITH_AS(P(0.1, {.eps = -1}), doctest::Contains("ReduceLROnPlateau: eps"),
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(P(-0.1), doctest::Contains("ReduceLROnPlateau: lr"), std::invalid_argument);
+}
+
+namespace {
+
+template <class T>
+void check_mse_golden(const char* name, strata::test::Tolerance tol) {
+  INFO("golden case " << name << (sizeof(T) == sizeof(float) ? ", float" : ", double"));
+  const Golden g = strata::test::load_golden(name);
+  const strata::test::GoldenTensor& x = g.tensor("x");
+  REQUIRE(x.shape == std::vector<std::size_t>{3, 4});
+  std::vector<T> prediction = strata::test::narrow<T>(x.values);
+  const std::vector<T> target = strata::test::narrow<T>(g.tensor("target").values);
+  std::vector<T> grad(prediction.size(), std::numeric_limits<T>::quiet_NaN());
+  const st::Output<st::Shape<4>, T, st::cpu> output{prediction.data(), grad.data(), 3, 0};
+  const st::Loss loss =
+      st::mse_loss(output, target,
+                   {.reduction = g.scalar("mean") != 0 ? st::Reduction::mean : st::Reduction::sum});
+  CHECK(loss.gradient == grad.data());
+  STRATA_CHECK_CLOSE("loss vs PyTorch", std::vector<double>{loss.value},
+                     std::vector<double>{g.scalar("loss")}, tol);
+  STRATA_CHECK_CLOSE("dx vs PyTorch", strata::test::widen(grad), g.tensor("dx").values, tol);
+}
+
+}  // namespace
+
+TEST_CASE("mse_loss matches F.mse_loss, mean and sum, value and gradient") {
+  for (const char* name : {"mse_loss", "mse_loss_sum"}) {
+    check_mse_golden<double>(name, {1e-12, 1e-14});
+    check_mse_golden<float>(name, {1e-6, 1e-7});
+  }
+}
+
+TEST_CASE("mse_loss trains a model and refuses targets of another size") {
+  using Net = st::Sequential<st::InputFlat<6>, st::Linear<5>, st::ReLU, st::Linear<3>>;
+  st::Model<Net> model{st::seed{4}};
+  st::SGD sgd{model.parameters(), {.lr = 0.05f}};
+  const std::vector<float> x{1, -2, 3, -4, 5, -6, 0.5f, 0.25f, -1, 2, -3, 4};
+  const std::vector<float> targets{0.5f, -1, 2, 1, 0, -0.5f};
+  const double first = st::mse_loss(model.forward(x), targets).value;
+  double last = first;
+  for (int k = 0; k < 20; ++k) {
+    model.backward(st::mse_loss(model.forward(x), targets));
+    sgd.step();
+    last = st::mse_loss(model.forward(x), targets).value;
+  }
+  CHECK(last < first / 2);
+  const std::vector<float> too_few(5);
+  CHECK_THROWS_WITH_AS(st::mse_loss(model.forward(x), too_few),
+                       doctest::Contains("mse_loss: got 5 targets for an output of 6 values"),
+                       std::invalid_argument);
 }

@@ -245,6 +245,24 @@ def cross_entropy(name, smoothing):
     return name, make
 
 
+def mse_loss(name, reduction):
+    def make():
+        w = Writer(name, f"F.mse_loss(x [3,4], target [3,4], reduction='{reduction}'); "
+                         f"dx = dloss/dx")
+        seed(name)
+        x = torch.randn(3, 4).requires_grad_(True)
+        target = torch.randn(3, 4)
+        loss = F.mse_loss(x, target, reduction=reduction)
+        loss.backward()
+        w.scalars(mean=int(reduction == "mean"))
+        w.tensor("x", x)
+        w.tensor("target", target)
+        w.scalar("loss", loss.item())
+        w.tensor("dx", x.grad)
+        return w
+    return name, make
+
+
 def elementwise(name, module, description, make_x):
     def make():
         w = Writer(name, f"{description} on x [2,3,4,4]")
@@ -783,6 +801,8 @@ def all_cases():
         ("global_avgpool", global_avgpool),
         cross_entropy("cross_entropy", 0.0),
         cross_entropy("cross_entropy_smooth", 0.1),
+        mse_loss("mse_loss", "mean"),
+        mse_loss("mse_loss_sum", "sum"),
         elementwise("relu6", nn.ReLU6(), "nn.ReLU6() (x spread over [-2, 8])",
                     lambda: torch.rand(2, 3, 4, 4) * 10 - 2),
         elementwise("silu", nn.SiLU(), "nn.SiLU()", lambda: torch.randn(2, 3, 4, 4) * 2),
