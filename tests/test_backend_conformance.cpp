@@ -1,6 +1,6 @@
 // The conformance harness's backend column, layer by layer: every layer and block of the list
 // in layer_cases.hpp run on the CPU backend and on the CUDA backend's own code, forward and
-// backward, in training and in evaluation, and compared to float tolerance; the loss; a CUDA
+// backward, in training and in evaluation, and compared to float tolerance; the losses; a CUDA
 // model's steady training step (no allocation) and its I/O (checkpoints, safetensors,
 // copy_matching, pictures). Whole models: test_backend_conformance_models.cpp.
 //
@@ -153,6 +153,34 @@ TEST_CASE("backend column: the loss, with label smoothing and a weight, and its 
   const std::vector<std::int32_t> bad{0, 1, 10, 2, -1, 3};
   CHECK_THROWS_AS(run((st::cpu*)nullptr, 0.0, 1.0, bad), std::out_of_range);
   CHECK_THROWS_AS(run((st::cuda*)nullptr, 0.0, 1.0, bad), std::out_of_range);
+}
+
+TEST_CASE("backend column: the mean squared error, mean and sum, and its target check") {
+  constexpr std::size_t batch = 5;
+  using S = st::Shape<2, 3, 3>;
+  const auto predictions = random_values(batch * S::size, 16, -3.f, 3.f);
+  const auto targets = random_values(batch * S::size, 17, -3.f, 3.f);
+  const auto run = [&]<class Backend>(Backend*, st::Reduction reduction,
+                                      const std::vector<float>& with) {
+    const auto exec = st::kernels<Backend>::make_exec();
+    Staged<Backend> x(exec, predictions), grad(predictions.size());
+    const st::Output<S, float, Backend> output{x.data(), grad.data(), batch, 0};
+    const double loss = st::mse_loss(output, with, {.reduction = reduction}).value;
+    return std::pair{loss, grad.read(exec)};
+  };
+  for (const st::Reduction reduction : {st::Reduction::mean, st::Reduction::sum}) {
+    INFO((reduction == st::Reduction::mean ? "mean" : "sum"));
+    const auto [cpu_loss, cpu_grad] = run((st::cpu*)nullptr, reduction, targets);
+    const auto [cuda_loss, cuda_grad] = run((st::cuda*)nullptr, reduction, targets);
+    // Both sum the same doubles in the same order.
+    CHECK(cuda_loss == cpu_loss);
+    STRATA_CHECK_CLOSE("dpredictions", cuda_grad, cpu_grad, tolerance);
+  }
+  const std::vector<float> short_targets(targets.size() - 1);
+  CHECK_THROWS_AS(run((st::cpu*)nullptr, st::Reduction::mean, short_targets),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(run((st::cuda*)nullptr, st::Reduction::mean, short_targets),
+                  std::invalid_argument);
 }
 
 TEST_CASE("backend column: an optimizer refuses another backend's parameters") {

@@ -19,7 +19,9 @@ Layer cases store x, weight, bias (where present), y, dy (random upstream
 gradient), and dx, dweight, dbias from y.backward(dy), plus the
 hyper-parameters as scalars.  Optimizer cases store p{0,1}_init, the
 gradients g{0,1}_step{k} and the parameters p{0,1}_step{k} after each of
-3 steps.  mini_cnn is an end-to-end small network + cross-entropy.
+3 steps.  Schedule cases store the learning rate that torch.optim.lr_scheduler
+leaves in optimizer.param_groups[0]['lr'] after each scheduler.step().  mini_cnn
+is an end-to-end small network + cross-entropy.
 
 Regenerate (from the repository root; needs Debian's python3-torch):
 
@@ -243,6 +245,24 @@ def cross_entropy(name, smoothing):
     return name, make
 
 
+def mse_loss(name, reduction):
+    def make():
+        w = Writer(name, f"F.mse_loss(x [3,4], target [3,4], reduction='{reduction}'); "
+                         f"dx = dloss/dx")
+        seed(name)
+        x = torch.randn(3, 4).requires_grad_(True)
+        target = torch.randn(3, 4)
+        loss = F.mse_loss(x, target, reduction=reduction)
+        loss.backward()
+        w.scalars(mean=int(reduction == "mean"))
+        w.tensor("x", x)
+        w.tensor("target", target)
+        w.scalar("loss", loss.item())
+        w.tensor("dx", x.grad)
+        return w
+    return name, make
+
+
 def elementwise(name, module, description, make_x):
     def make():
         w = Writer(name, f"{description} on x [2,3,4,4]")
@@ -415,6 +435,97 @@ def optimizer_cases():
                                               foreach=False),
                    dict(lr=0.1, momentum=0.9, weight_decay=0.0, nesterov=0, dampening=0.5),
                    p0_frozen_steps=(1,)),
+    ]
+
+
+# ---------------------------------------------------------------- learning-rate schedules
+
+
+def schedule_case(name, description, make_scheduler, steps, hyper, lr=0.1):
+    """lrs[k]: the learning rate after k calls of scheduler.step() (lrs[0]: before any), as the
+    training loop reads it from optimizer.param_groups[0]['lr']."""
+    def make():
+        w = Writer(name, f"{description} on SGD(lr={lr}); lrs[k] = lr after k scheduler.step()")
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+        scheduler = make_scheduler(opt)
+        lrs = [opt.param_groups[0]["lr"]]
+        for _ in range(steps):
+            opt.step()
+            scheduler.step()
+            lrs.append(opt.param_groups[0]["lr"])
+        w.scalars(lr=lr, steps=steps, **hyper)
+        w.tensor("lrs", torch.tensor(lrs))
+        return w
+    return name, make
+
+
+def one_cycle_case(name, total_steps, **kw):
+    hyper = dict(max_lr=0.1, pct_start=0.3, anneal_strategy="cos", div_factor=25.0,
+                 final_div_factor=1e4, three_phase=False)
+    hyper.update(kw)
+    description = "OneCycleLR(" + ", ".join(f"{k}={v}" for k, v in hyper.items()) + \
+        f", total_steps={total_steps}), cycle_momentum=False"
+
+    def scheduler(opt):
+        return torch.optim.lr_scheduler.OneCycleLR(opt, total_steps=total_steps,
+                                                   cycle_momentum=False, **hyper)
+    stored = dict(hyper, total_steps=total_steps, linear=int(hyper["anneal_strategy"] == "linear"),
+                  three_phase=int(hyper["three_phase"]))
+    del stored["anneal_strategy"]
+    # total_steps calls: the last one is allowed, one more raises (tested in C++).
+    return schedule_case(name, description, scheduler, total_steps, stored)
+
+
+def plateau_case(name, metrics, lr, **kw):
+    """ReduceLROnPlateau fed a fixed metric sequence: lrs[k] = the lr after step(metrics[k])."""
+    def make():
+        w = Writer(name, "ReduceLROnPlateau(" + ", ".join(f"{k}={v}" for k, v in kw.items()) +
+                   f") on SGD(lr={lr}); lrs[k] = lr after step(metrics[k])")
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kw)
+        lrs = []
+        for m in metrics:
+            opt.step()
+            scheduler.step(m)
+            lrs.append(opt.param_groups[0]["lr"])
+        stored = dict(kw, max=int(kw["mode"] == "max"), abs=int(kw["threshold_mode"] == "abs"))
+        del stored["mode"], stored["threshold_mode"]
+        w.scalars(lr=lr, **stored)
+        w.tensor("metrics", torch.tensor(metrics))
+        w.tensor("lrs", torch.tensor(lrs))
+        return w
+    return name, make
+
+
+def schedule_cases():
+    lr_scheduler = torch.optim.lr_scheduler
+    return [
+        schedule_case("step_lr", "StepLR(step_size=3, gamma=0.5)",
+                      lambda opt: lr_scheduler.StepLR(opt, step_size=3, gamma=0.5), 13,
+                      dict(step_size=3, gamma=0.5)),
+        schedule_case("multistep_lr", "MultiStepLR(milestones=[2, 5, 9], gamma=0.1)",
+                      lambda opt: lr_scheduler.MultiStepLR(opt, milestones=[2, 5, 9], gamma=0.1),
+                      12, dict(milestone0=2, milestone1=5, milestone2=9, gamma=0.1)),
+        one_cycle_case("one_cycle", 20),
+        one_cycle_case("one_cycle_linear", 15, max_lr=0.5, pct_start=0.4, anneal_strategy="linear"),
+        one_cycle_case("one_cycle_three_phase", 24, max_lr=0.2, pct_start=0.25, div_factor=10.0,
+                       final_div_factor=100.0, three_phase=True),
+        # Improvements smaller than 10% are bad epochs (threshold); after 3 of them (patience)
+        # the lr drops tenfold, then two epochs are ignored (cooldown); the second drop is
+        # clamped to min_lr, the third changes nothing.
+        plateau_case("plateau_min_rel",
+                     [1.0, 0.95, 0.92, 0.91, 0.90, 0.89, 0.88, 0.87, 0.86, 0.85, 0.84, 0.83, 0.82,
+                      0.81, 0.5, 0.49, 0.48, 0.47],
+                     0.1, mode="min", factor=0.1, patience=2, threshold=0.1,
+                     threshold_mode="rel", cooldown=2, min_lr=0.002, eps=1e-8),
+        # Accuracy-like metric: gains of 0.05 or less are bad epochs; the lr halves after every
+        # second bad epoch, one epoch of cooldown after each, until a halving would change it by
+        # no more than eps.
+        plateau_case("plateau_max_abs",
+                     [0.1, 0.2, 0.24, 0.26, 0.27, 0.28, 0.29, 0.30, 0.33, 0.34, 0.345, 0.35, 0.36,
+                      0.362, 0.364, 0.366, 0.368, 0.5, 0.51, 0.52, 0.53],
+                     0.016, mode="max", factor=0.5, patience=1, threshold=0.05,
+                     threshold_mode="abs", cooldown=1, min_lr=0.0, eps=1.5e-3),
     ]
 
 
@@ -709,6 +820,8 @@ def all_cases():
         ("global_avgpool", global_avgpool),
         cross_entropy("cross_entropy", 0.0),
         cross_entropy("cross_entropy_smooth", 0.1),
+        mse_loss("mse_loss", "mean"),
+        mse_loss("mse_loss_sum", "sum"),
         elementwise("relu6", nn.ReLU6(), "nn.ReLU6() (x spread over [-2, 8])",
                     lambda: torch.rand(2, 3, 4, 4) * 10 - 2),
         elementwise("silu", nn.SiLU(), "nn.SiLU()", lambda: torch.randn(2, 3, 4, 4) * 2),
@@ -724,6 +837,7 @@ def all_cases():
         ("lrn", lrn),
     ]
     cases += optimizer_cases()
+    cases += schedule_cases()
     cases.append(("mini_cnn", mini_cnn))
     cases.append(resnet_block("basic_block_stride2", "basic", 4, 8, 2, (2, 4, 8, 8)))
     cases.append(resnet_block("bottleneck_projection", "bottleneck", 8, 4, 1, (2, 8, 5, 5)))

@@ -203,6 +203,16 @@ STRATA_HOST_DEVICE double cross_entropy_row(const T* row, std::size_t classes, s
   return on_target * (log_sum - double(row[label])) + label_smoothing * smoothed / double(classes);
 }
 
+// One element of nn.MSELoss times scale (1 / count for reduction "mean", 1 for "sum"): writes
+// its gradient with respect to the prediction and returns the squared error, not yet scaled, in
+// double, so that the sum over a batch loses nothing to float.
+template <class T>
+STRATA_HOST_DEVICE double squared_error(T prediction, T target, double scale, T& grad) {
+  const double difference = double(prediction) - double(target);
+  grad = static_cast<T>(2.0 * scale * difference);
+  return difference * difference;
+}
+
 // Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11), the
 // counter-based generator of cuRAND and of PyTorch's CUDA generator: ten rounds turn a 128-bit
 // counter and a 64-bit key into 128 random bits, so element i of a mask is computed from (key, i)

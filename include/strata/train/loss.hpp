@@ -1,7 +1,8 @@
 // Softmax cross-entropy with mean reduction and optional label smoothing, as
-// nn.CrossEntropyLoss(reduction="mean", label_smoothing=s). Computing the loss also writes its
-// gradient with respect to the logits into the model's output-gradient buffer, so that
-// model.backward(loss) needs no allocation.
+// nn.CrossEntropyLoss(reduction="mean", label_smoothing=s), and the mean squared error, as
+// nn.MSELoss(reduction="mean" or "sum"). Computing a loss also writes its gradient with respect
+// to the network's output into the model's output-gradient buffer, so that model.backward(loss)
+// needs no allocation.
 #pragma once
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include <vector>
 
@@ -106,6 +108,31 @@ Loss cross_entropy(const Output<S, T, Backend>& logits, std::span<const std::int
       softmax_cross_entropy<Backend>(logits.data, logits.batch, S::size, labels,
                                      options.label_smoothing, logits.grad, options.weight);
   return {value, logits.grad, logits.generation};
+}
+
+enum class Reduction { mean, sum };
+
+struct MseOptions {
+  Reduction reduction = Reduction::mean;
+};
+
+// nn.MSELoss: the squared differences between the output and targets, a host array of the
+// output's [batch, S] values, averaged over all of them (mean) or summed; the gradient
+// 2 * (output - target) / count (mean) or 2 * (output - target) (sum). T is the output's, so
+// that a std::vector converts.
+template <class S, class T, class Backend>
+Loss mse_loss(const Output<S, T, Backend>& output, std::type_identity_t<std::span<const T>> targets,
+              MseOptions options = {}) {
+  const std::size_t count = output.batch * S::size;
+  if (targets.size() != count)
+    throw std::invalid_argument("mse_loss: got " + std::to_string(targets.size()) +
+                                " targets for an output of " + std::to_string(count) +
+                                " values (batch " + std::to_string(output.batch) + " of " +
+                                S::str() + ")");
+  const double scale = options.reduction == Reduction::mean ? 1.0 / double(count) : 1.0;
+  const double value = kernels<Backend>::mse_loss(kernels<Backend>::make_exec(), count, output.data,
+                                                  targets.data(), scale, output.grad);
+  return {value, output.grad, output.generation};
 }
 
 // Number of samples whose highest logit is the label.

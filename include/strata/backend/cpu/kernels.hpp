@@ -164,6 +164,17 @@ struct kernels<cpu> {
     return weight * total / double(batch);
   }
 
+  // Squared error summed over count elements times scale: writes d(loss)/d(predictions) into
+  // grad. targets: host memory.
+  template <class T>
+  static double mse_loss(const exec&, std::size_t count, const T* predictions, const T* targets,
+                         double scale, T* grad) {
+    double total = 0;
+    for (std::size_t i = 0; i < count; ++i)
+      total += backend::squared_error(predictions[i], targets[i], scale, grad[i]);
+    return scale * total;
+  }
+
   // One optimizer step over one parameter tensor of count elements. The settings come by value:
   // a local copy cannot alias the float arrays, so the loop keeps them in registers.
   static void sgd_step(const exec&, std::size_t count, float* value, const float* grad,

@@ -657,6 +657,18 @@ struct CrossEntropyRow {
   }
 };
 
+template <class T>
+struct SquaredErrorElement {
+  const T* predictions;
+  const T* targets;
+  double scale;
+  T* grad;
+  double* errors;
+  STRATA_HOST_DEVICE void operator()(index i) const {
+    errors[i] = squared_error(predictions[i], targets[i], scale, grad[i]);
+  }
+};
+
 // out[0] = the sum of values[0, count), in order: one thread.
 struct SumInOrder {
   index count;

@@ -152,6 +152,27 @@ struct kernels<cuda> {
     return weight * total / double(batch);
   }
 
+  // Squared error, one thread per element, summed in order by one thread as cross_entropy's
+  // rows are, so that the value equals the CPU's. Targets (host memory) go through a staging
+  // buffer that grows once, to the largest output.
+  template <class T>
+  static double mse_loss(const exec& e, std::size_t count, const T* predictions, const T* targets,
+                         double scale, T* grad) {
+    thread_local buffer<T> device_targets;
+    thread_local buffer<double> errors;  // one per element, then their sum
+    device_targets.resize(count);
+    errors.resize(count + 1);
+    upload(e, count, targets, device_targets.data());
+    namespace k = backend::cuda;
+    k::for_each_index(
+        e, count,
+        k::SquaredErrorElement<T>{predictions, device_targets.data(), scale, grad, errors.data()});
+    k::for_each_index(e, 1, k::SumInOrder{count, errors.data(), errors.data() + count});
+    double total = 0;
+    download(e, 1, errors.data() + count, &total);
+    return scale * total;
+  }
+
   static void sgd_step(const exec& e, std::size_t count, float* value, const float* grad,
                        float* momentum_buffer, backend::SgdStep step) {
     backend::cuda::for_each_index(e, count,
