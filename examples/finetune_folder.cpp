@@ -140,9 +140,13 @@ int run(const Options& o) {
       optimizer.step();
       ++steps;
     }
-    std::printf("epoch %2zu  loss %.4f  validation %.2f%%  (%.1f s)\n", epoch,
-                loss_sum / double(std::max<std::size_t>(steps, 1)),
-                100 * accuracy(model, train_folder, validation, o.workers),
+    const std::string checked =
+        validation.empty()
+            ? "no validation images"
+            : "validation " +
+                  std::to_string(100 * accuracy(model, train_folder, validation, o.workers)) + "%";
+    std::printf("epoch %2zu  loss %.4f  %s  (%.1f s)\n", epoch,
+                loss_sum / double(std::max<std::size_t>(steps, 1)), checked.c_str(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   if (!o.test.empty()) {
