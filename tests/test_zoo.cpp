@@ -26,6 +26,12 @@ static_assert(models::ResNet101<>::parameter_count == 44'549'160);
 static_assert(models::ResNet101<>::macs == 7'801'405'440);
 static_assert(models::ResNet152<>::parameter_count == 60'192'808);
 static_assert(models::ResNet152<>::macs == 11'513'626'624);
+static_assert(models::ResNeXt50_32x4d<>::parameter_count == 25'028'904);
+static_assert(models::ResNeXt50_32x4d<>::macs == 4'230'479'872);
+static_assert(models::WideResNet50_2<>::parameter_count == 68'883'240);
+static_assert(models::WideResNet50_2<>::macs == 11'398'021'120);
+// The grouped bottleneck with ResNet's groups and width is ResNet's Bottleneck, type for type.
+static_assert(std::same_as<st::GroupedBottleneck<1, 64>::block<128, 2>, st::Bottleneck<128, 2>>);
 // SE-ResNet-50 has no torchvision model: the figure is the one the model-zoo issue states
 // (reduction 16, SE after the last BN of each bottleneck, before the addition).
 static_assert(models::SEResNet50<>::parameter_count == 28'088'024);
@@ -41,6 +47,8 @@ TEST_CASE("resnets: every parameter and buffer named and shaped as torchvision's
   check_against_torchvision<models::ResNet50<>>("resnet50");
   check_against_torchvision<models::ResNet101<>>("resnet101");
   check_against_torchvision<models::ResNet152<>>("resnet152");
+  check_against_torchvision<models::ResNeXt50_32x4d<>>("resnext50_32x4d");
+  check_against_torchvision<models::WideResNet50_2<>>("wide_resnet50_2");
 }
 
 TEST_CASE("resnet-18 on small images trains") {

@@ -81,6 +81,10 @@ int main(int argc, char** argv) try {
     run<st::models::ResNet18<>>(argv);
   else if (name == "resnet50")
     run<st::models::ResNet50<>>(argv);
+  else if (name == "resnext50_32x4d")
+    run<st::models::ResNeXt50_32x4d<>>(argv);
+  else if (name == "wide_resnet50_2")
+    run<st::models::WideResNet50_2<>>(argv);
   else if (name == "mobilenet_v2")
     run<st::models::MobileNetV2<>>(argv);
   else if (name == "mobilenet_v3_large")

@@ -35,6 +35,8 @@ MODELS = {
     "googlenet": ["aux_logits=False", "init_weights=True"],
     "resnet18": [],
     "resnet50": [],
+    "resnext50_32x4d": [],
+    "wide_resnet50_2": [],
     "mobilenet_v2": [],
     "mobilenet_v3_large": [],
     "mobilenet_v3_small": [],

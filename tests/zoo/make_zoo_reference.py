@@ -23,6 +23,8 @@ MODELS = {
     "resnet50": (torchvision.models.resnet50, 224),
     "resnet101": (torchvision.models.resnet101, 224),
     "resnet152": (torchvision.models.resnet152, 224),
+    "resnext50_32x4d": (torchvision.models.resnext50_32x4d, 224),
+    "wide_resnet50_2": (torchvision.models.wide_resnet50_2, 224),
     "alexnet": (torchvision.models.alexnet, 224),
     "vgg11": (torchvision.models.vgg11, 224),
     "vgg13": (torchvision.models.vgg13, 224),

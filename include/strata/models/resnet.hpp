@@ -1,8 +1,9 @@
-// ResNet-18/34/50/101/152 as torchvision builds them, and SE-ResNet-50: same layers, same parameter
-// names, same parameter counts and multiply-accumulates (checked at compile time in
-// tests/test_zoo.cpp).
+// ResNet-18/34/50/101/152, ResNeXt-50 32x4d and Wide ResNet-50-2 as torchvision builds them, and
+// SE-ResNet-50: same layers, same parameter names, same parameter counts and multiply-accumulates
+// (checked at compile time in tests/test_zoo.cpp).
 //   using Net = st::models::ResNet50<1000>;                     // 3x224x224 input
 //   using Small = st::models::ResNet18<10, st::Input<3, 64, 64>>;
+//   using Grouped = st::models::ResNeXt50_32x4d<>;              // 32 groups of 4 channels
 #pragma once
 
 #include "strata/blocks/resnet.hpp"
@@ -42,6 +43,15 @@ template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
 using ResNet101 = ResNet<Bottleneck, 3, 4, 23, 3, Classes, In>;
 template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
 using ResNet152 = ResNet<Bottleneck, 3, 8, 36, 3, Classes, In>;
+
+// ResNeXt-50 32x4d (Xie et al.): ResNet-50 whose bottleneck 3x3 convolutions have 32 groups of
+// 4 * Planes / 64 channels (torchvision's groups=32, width_per_group=4).
+template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
+using ResNeXt50_32x4d = ResNet<GroupedBottleneck<32, 4>::block, 3, 4, 6, 3, Classes, In>;
+// Wide ResNet-50-2 (Zagoruyko and Komodakis): ResNet-50 with bottlenecks twice as wide inside
+// (width_per_group=128); the blocks' outputs keep ResNet-50's channels.
+template <std::size_t Classes = 1000, class In = Input<3, 224, 224>>
+using WideResNet50_2 = ResNet<GroupedBottleneck<1, 128>::block, 3, 4, 6, 3, Classes, In>;
 
 // SE-ResNet-50 (Hu et al.): ResNet-50 with squeeze-and-excitation in every bottleneck. No
 // torchvision model exists; 28,088,024 parameters with reduction 16.
