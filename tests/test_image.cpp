@@ -235,10 +235,11 @@ TEST_CASE("image: feature maps, filters and predictions of a model") {
 
 TEST_CASE("image: JPEG and PNG variants decode to PIL's convert(\"RGB\") bit for bit") {
   // png_grey16's reference is the high byte, not PIL's (which clips the 16-bit values to 255).
-  for (const char* name : {"jpeg_420.jpg", "jpeg_444.jpg", "jpeg_progressive.jpg", "jpeg_grey.jpg",
-                           "jpeg_cmyk.jpg", "jpeg_exif_rotated.jpg", "png_grey.png",
-                           "png_grey_alpha.png", "png_rgb.png", "png_rgba.png", "png_palette.png",
-                           "png_palette_trns.png", "png_rgb16.png", "png_grey16.png"}) {
+  for (const char* name :
+       {"jpeg_420.jpg", "jpeg_444.jpg", "jpeg_progressive.jpg", "jpeg_grey.jpg", "jpeg_cmyk.jpg",
+        "jpeg_exif_rotated.jpg", "png_grey.png", "png_grey_alpha.png", "png_rgb.png",
+        "png_rgba.png", "png_palette.png", "png_palette_trns.png", "png_rgb16.png",
+        "png_grey16.png", "no_iend.png"}) {
     CAPTURE(name);
     const img::Image got = img::read_rgb(messy / name);
     require_same(got, read_ppm((messy / name).replace_extension(".ppm")));
@@ -278,6 +279,7 @@ TEST_CASE("image: truncated, unknown, empty or oversized files are refused, nami
   };
   refused("truncated.jpg", "it is truncated");
   refused("truncated.png", "it is truncated");
+  refused("no_eoi.jpg", "it is truncated");  // as PIL, though every pixel is there
   refused("notes.jpg", "it is not an image strata knows; strata reads JPEG and PNG only");
   refused("tiny.gif", "it is a GIF file; strata reads JPEG and PNG only");
   refused("tiny.bmp", "it is a BMP file; strata reads JPEG and PNG only");

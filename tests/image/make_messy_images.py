@@ -18,6 +18,8 @@ a JPEG block, to exercise the edges).
                                   PIL opens it as mode "I" and clips to 255 (see below)
   draft_<name>_<w>x<h>.ppm        Image.open(f); f.draft("RGB", (w, h)); convert("RGB")
   truncated.jpg, truncated.png    the first half of jpeg_420.jpg, png_rgb.png: PIL raises
+  no_eoi.jpg                      jpeg_420.jpg without its end marker: PIL raises too
+  no_iend.png, no_iend.ppm        png_rgb.png without its IEND chunk, which PIL reads
   notes.jpg                       text named .jpg
   tiny.gif, tiny.bmp              formats strata does not read
   huge.jpg, huge.png              headers claiming 60000x60000 (JPEG's limit is 65500) and
@@ -127,6 +129,9 @@ def main():
     png = open(path("png_rgb.png"), "rb").read()
     write("truncated.jpg", jpeg[:len(jpeg) // 2])
     write("truncated.png", png[:len(png) // 2])
+    write("no_eoi.jpg", jpeg[:-2])
+    write("no_iend.png", png[:-12])
+    write_ppm("no_iend.ppm", Image.open(path("no_iend.png")).convert("RGB"))
     write("notes.jpg", b"Not a picture: the notes of a photo folder.\n")
     photo.crop((0, 0, 8, 8)).save(path("tiny.gif"))
     photo.crop((0, 0, 8, 8)).save(path("tiny.bmp"))
@@ -136,7 +141,7 @@ def main():
     write("zero_height.jpg", with_sof_size(jpeg, 37, 0))
     write("zero_width.png", png_bytes(0, 29, 8, 0, [])[:33] + png_chunk(b"IEND", b""))
 
-    for name in ("truncated.jpg", "truncated.png", "notes.jpg", "zero_width.png"):
+    for name in ("truncated.jpg", "truncated.png", "no_eoi.jpg", "notes.jpg", "zero_width.png"):
         assert raises(open(path(name), "rb").read()), name
     for name in ("huge.jpg", "huge.png"):
         assert raises(open(path(name), "rb").read(), Image.DecompressionBombError), name

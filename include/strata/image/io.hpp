@@ -201,7 +201,6 @@ inline Image read_jpeg(std::span<const std::uint8_t> bytes, const ReadOptions& o
   if (!reader.run([&] { jpeg_start_decompress(&info); })) throw jpeg_fail();
   Image out(info.output_width, info.output_height, 3);
   std::vector<std::uint8_t> cmyk_row(cmyk ? std::size_t(info.output_width) * 4 : 0);
-  // No jpeg_finish_decompress: PIL does not require the end marker once the pixels are read.
   if (!reader.run([&] {
         while (info.output_scanline < info.output_height) {
           std::uint8_t* row = out.pixels.data() + std::size_t(info.output_scanline) * out.width * 3;
@@ -211,6 +210,7 @@ inline Image read_jpeg(std::span<const std::uint8_t> bytes, const ReadOptions& o
             for (std::size_t c = 0; c < 3; ++c)
               row[3 * x + c] = cmyk_channel(cmyk_row[4 * x + c], cmyk_row[4 * x + 3]);
         }
+        jpeg_finish_decompress(&info);  // PIL, too, calls a file without its end marker truncated
       }))
     throw jpeg_fail();
   return out;
@@ -245,7 +245,7 @@ inline Image read_png(std::span<const std::uint8_t> bytes, const ReadOptions& op
   Image out(width, height, 3);
   std::vector<png_bytep> rows(height);
   for (std::size_t y = 0; y < height; ++y) rows[y] = out.pixels.data() + y * width * 3;
-  // No png_read_end: PIL does not require what follows the image data either.
+  // No png_read_end: PIL reads a file that ends after its image data, without IEND.
   if (!reader.run([&] { png_read_image(png, rows.data()); })) throw png_fail();
   return out;
 }
