@@ -1,9 +1,10 @@
 // Reading JPEG (libjpeg-turbo) and PNG (libpng) as 8-bit RGB, and writing PNG (libpng). JPEG goes
-// through the library PIL itself links, with PIL's settings, so that read_rgb equals PIL 9.4's
-// Image.open(f).convert("RGB") pixel for pixel (tests/test_image.cpp checks it on the files of
-// tests/image/make_messy_images.py). libjpeg-turbo and libpng are optional dependencies of this
-// header alone (Debian: libjpeg62-turbo-dev, libpng-dev; link -ljpeg -lpng16, or CMake's
-// strata_image_codecs target in cmake/StrataImageCodecs.cmake).
+// through the library PIL itself links, with PIL's settings, and PNG is lossless (PIL's own reader
+// and libpng give the same samples), so that read_rgb equals PIL 9.4's Image.open(f).convert("RGB")
+// pixel for pixel (tests/test_image.cpp checks it on the files of make_messy_images.py).
+// libjpeg-turbo and libpng are optional dependencies of this header alone (Debian:
+// libjpeg62-turbo-dev, libpng-dev; link -ljpeg -lpng16, or CMake's strata_image_codecs target in
+// cmake/StrataImageCodecs.cmake).
 //
 // Both libraries report errors by calling a handler that must not return; it longjmps back to a
 // setjmp in run(), whose callable holds nothing with a destructor, and the C++ caller throws.
