@@ -1,7 +1,8 @@
 // strata/image: torchvision's ImageNet preprocessing, PIL's bicubic resize and EfficientNet-Lite's
 // preprocessing against PIL and torchvision (golden files from tests/image/make_image_golden.py), a
-// classifier's top-5 on the preprocessed photo against PyTorch, PNG writing, and the pictures'
-// layout.
+// classifier's top-5 on the preprocessed photo against PyTorch, JPEG and PNG decoding against PIL
+// and the files a photo folder holds that must be refused (tests/image/make_messy_images.py), PNG
+// writing, and the pictures' layout.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -29,6 +30,21 @@ namespace img = strata::image;
 namespace {
 
 const std::filesystem::path golden = STRATA_IMAGE_GOLDEN_DIR;
+const std::filesystem::path messy = STRATA_IMAGE_MESSY_DIR;
+
+// A binary PPM as make_messy_images.py writes it: "P6\n<w> <h>\n255\n" and the RGB bytes.
+img::Image read_ppm(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string magic;
+  std::size_t width = 0, height = 0, maximum = 0;
+  in >> magic >> width >> height >> maximum;
+  in.get();
+  REQUIRE((in && magic == "P6" && maximum == 255));
+  img::Image out(width, height, 3);
+  in.read(reinterpret_cast<char*>(out.pixels.data()), std::streamsize(out.pixels.size()));
+  REQUIRE(in);
+  return out;
+}
 
 std::vector<float> read_floats(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -133,6 +149,15 @@ TEST_CASE("image: PNG written and read back is the same image; failures name the
   require_same(img::read_rgb(dir / "a.png"), picture);
   CHECK(picture.at(4, 4, 0) == 200);
   CHECK(picture.at(0, 2, 0) == 10);
+  // Grey and RGBA come back as RGB: grey replicated, alpha dropped.
+  img::Image grey(2, 1, 1), rgba(1, 1, 4);
+  grey.pixels = {7, 200};
+  rgba.pixels = {1, 2, 3, 0};
+  img::write_png(dir / "grey.png", grey);
+  img::write_png(dir / "rgba.png", rgba);
+  CHECK(img::read_rgb(dir / "grey.png").pixels ==
+        std::vector<std::uint8_t>{7, 7, 7, 200, 200, 200});
+  CHECK(img::read_rgb(dir / "rgba.png").pixels == std::vector<std::uint8_t>{1, 2, 3});
   CHECK_THROWS_WITH_AS(img::read_rgb(dir / "missing.png"),
                        doctest::Contains("missing.png' cannot be read"), img::ImageError);
   CHECK_THROWS_WITH_AS(img::write_png(dir / "no_dir" / "b.png", picture),
@@ -208,21 +233,62 @@ TEST_CASE("image: feature maps, filters and predictions of a model") {
   CHECK(red_pixels(cell, grid.width) > 0);
 }
 
-TEST_CASE("image: files without pixels, or claiming too many, are refused before decoding") {
-  const st::test::TempDir dir;
-  const auto write = [&](const char* name, const std::string& bytes) {
-    std::ofstream(dir / name, std::ios::binary) << bytes;
-    return dir / name;
+TEST_CASE("image: JPEG and PNG variants decode to PIL's convert(\"RGB\") bit for bit") {
+  // png_grey16's reference is the high byte, not PIL's (which clips the 16-bit values to 255).
+  for (const char* name :
+       {"jpeg_420.jpg", "jpeg_444.jpg", "jpeg_progressive.jpg", "jpeg_grey.jpg", "jpeg_cmyk.jpg",
+        "jpeg_exif_rotated.jpg", "png_grey.png", "png_grey_alpha.png", "png_rgb.png",
+        "png_rgba.png", "png_palette.png", "png_palette_trns.png", "png_rgb16.png",
+        "png_grey16.png", "no_iend.png"}) {
+    CAPTURE(name);
+    const img::Image got = img::read_rgb(messy / name);
+    require_same(got, read_ppm((messy / name).replace_extension(".ppm")));
+  }
+}
+
+TEST_CASE("image: a JPEG drafted to a size equals PIL's draft(\"RGB\", size)") {
+  struct Draft {
+    const char* name;
+    std::size_t width, height, scaled_width;
   };
-  CHECK_THROWS_WITH_AS(img::read_rgb(write("flat.pgm", "P5\n7 0\n255\n")),
-                       doctest::Contains("flat.pgm' cannot be read: it is 7x0, without pixels"),
-                       img::ImageError);
-  // 400 megapixels claimed by a 20-byte header.
-  CHECK_THROWS_WITH_AS(
-      img::read_rgb(write("huge.pgm", "P5\n20000 20000\n255\n")),
-      doctest::Contains(
-          "huge.pgm' cannot be read: it is 20000x20000, more than the limit of 89478485 pixels"),
-      img::ImageError);
+  // 37x29: scale 1/8 for (4, 3), 1/4 for (9, 7), 1/2 for (12, 9) (37 / 12 = 3 rounds down to 2).
+  for (const Draft& d :
+       {Draft{"jpeg_420", 4, 3, 5}, Draft{"jpeg_420", 9, 7, 10}, Draft{"jpeg_420", 12, 9, 19},
+        Draft{"jpeg_444", 9, 7, 10}, Draft{"jpeg_progressive", 9, 7, 10},
+        Draft{"jpeg_grey", 12, 9, 19}, Draft{"jpeg_cmyk", 9, 7, 10}}) {
+    CAPTURE(d.name);
+    CAPTURE(d.width);
+    const img::Image got = img::read_rgb(messy / (std::string(d.name) + ".jpg"),
+                                         {.draft_width = d.width, .draft_height = d.height});
+    CHECK(got.width == d.scaled_width);
+    require_same(got,
+                 read_ppm(messy / ("draft_" + std::string(d.name) + "_" + std::to_string(d.width) +
+                                   "x" + std::to_string(d.height) + ".ppm")));
+  }
+  // PNG has no scaled decoding, as in PIL.
+  CHECK(img::read_rgb(messy / "png_rgb.png", {.draft_width = 4, .draft_height = 3}).width == 37);
+}
+
+TEST_CASE("image: truncated, unknown, empty or oversized files are refused, naming the file") {
+  const auto refused = [](const char* name, const std::string& why,
+                          const img::ReadOptions& options = {}) {
+    CAPTURE(name);
+    const std::string message = std::string(name) + "' cannot be read: " + why;
+    CHECK_THROWS_WITH_AS(img::read_rgb(messy / name, options), doctest::Contains(message.c_str()),
+                         img::ImageError);
+  };
+  refused("truncated.jpg", "it is truncated");
+  refused("truncated.png", "it is truncated");
+  refused("no_eoi.jpg", "it is truncated");  // as PIL, though every pixel is there
+  refused("notes.jpg", "it is not an image strata knows; strata reads JPEG and PNG only");
+  refused("tiny.gif", "it is a GIF file; strata reads JPEG and PNG only");
+  refused("tiny.bmp", "it is a BMP file; strata reads JPEG and PNG only");
+  // Refused from the header: decoding them would allocate 10.8 and 30 GB.
+  refused("huge.jpg", "it is 60000x60000, more than the limit of 89478485 pixels");
+  refused("huge.png", "it is 100000x100000, more than the limit of 89478485 pixels");
+  refused("jpeg_420.jpg", "it is 37x29, more than the limit of 1000 pixels", {.max_pixels = 1000});
+  refused("zero_height.jpg", "its JPEG data is invalid: Empty JPEG image");
+  refused("zero_width.png", "its PNG data is invalid: Invalid IHDR data");
 }
 
 TEST_CASE("image: a read from memory is the read from a file") {

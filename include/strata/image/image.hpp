@@ -17,7 +17,7 @@
 namespace strata::image {
 
 // The most pixels an image may have, decoded or resized: PIL's MAX_IMAGE_PIXELS, past which it
-// warns of a decompression bomb (a few bytes of GIF or TGA can claim hundreds of megapixels).
+// warns of a decompression bomb (a PNG or JPEG header of a few bytes can claim gigapixels).
 // About 256 MiB as 8-bit RGB.
 inline constexpr std::size_t max_pixels = 89'478'485;
 
