@@ -165,6 +165,18 @@ TEST_CASE("image folder: undecodable files are an error naming the file, or skip
     CHECK(e.samples.size() == 4);
     CHECK(e.images.size() == 4 * 75);
   }
+  // The pixel limit is the loader's option: at 62 pixels the 9x7 and 8x8 images are refused
+  // too, the 12x5 and 6x10 ones kept.
+  auto limited = lenient_options;
+  limited.read.max_pixels = 62;
+  st::data::ImageFolderLoader small_only(folder, folder.all(), st::data::eval_transform(tiny_eval),
+                                         limited);
+  CHECK(read_epoch(small_only).samples == std::vector<std::size_t>{3, 5});
+  const auto refused = small_only.skipped();
+  CHECK(refused.size() == 4);
+  CHECK(std::any_of(refused.begin(), refused.end(), [](const st::data::SkippedFile& f) {
+    return f.path.filename() == "1.png" && f.reason.find("limit of 62 pixels") != std::string::npos;
+  }));
   // Listed once per epoch in which they were met.
   const auto skipped = lenient.skipped();
   CHECK(skipped.size() == 4);

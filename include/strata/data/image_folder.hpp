@@ -12,7 +12,8 @@
 //     skipped() (torchvision skips the second kind only);
 //   - a class folder without images is an error naming it, as torchvision's, unless
 //     allow_empty_classes (the class keeps its index);
-//   - a file that cannot be decoded (truncated, not an image, too many pixels) is an error naming
+//   - a file that cannot be decoded (truncated, not an image, more pixels than
+//     ImageLoaderOptions::read.max_pixels) is an error naming
 //     the file when its batch is read (OnBadImage::error, the default), or dropped from its batch
 //     and listed in skipped() (OnBadImage::skip);
 //   - greyscale, RGBA, palette and 16-bit images are converted to RGB by the decoder
@@ -217,6 +218,9 @@ struct ImageLoaderOptions {
   std::size_t workers = 2;
   std::size_t prefetch = 2;  // batches decoded ahead of the one being read
   OnBadImage on_bad_image = OnBadImage::error;
+  // The decoder's pixel limit, and JPEG draft decoding where the transform needs only a smaller
+  // image (as PIL's draft mode).
+  image::ReadOptions read{};
 };
 
 // Views into the loader's buffers, valid until the next call of next() or start_epoch().
@@ -372,7 +376,7 @@ class ImageFolderLoader {
       std::string reason;
       bool valid = true;
       try {
-        const image::Image rgb = image::read_rgb(folder_.samples()[sample].path);
+        const image::Image rgb = image::read_rgb(folder_.samples()[sample].path, options_.read);
         std::mt19937_64 rng(options_.seed ^ (0x9e3779b97f4a7c15ULL * (epoch + 1)) ^
                             (0xbf58476d1ce4e5b9ULL * (sample + 1)));
         transform_(rgb, rng, {&slot.images[k * options_.sample_size], options_.sample_size});
