@@ -1,8 +1,10 @@
-// Model<Net, cuda> for the plain stacks: SimpleCNN, LeNet-5, AlexNet, ZFNet and every VGG.
+// Model<Net, cuda> for the plain stacks: SimpleCNN, LeNet-5, AlexNet, ZFNet and every VGG; and
+// DenseNet-121 and -169.
 #include <strata/strata.hpp>
 
 #include "strata/backend/cuda/kernels.hpp"
 #include "strata/models/alexnet.hpp"
+#include "strata/models/densenet.hpp"
 #include "strata/models/lenet.hpp"
 #include "strata/models/simple_cnn.hpp"
 #include "strata/models/vgg.hpp"
@@ -24,3 +26,5 @@ template class st::Model<zoo::VGG11BN<>, st::cuda>;
 template class st::Model<zoo::VGG13BN<>, st::cuda>;
 template class st::Model<zoo::VGG16BN<>, st::cuda>;
 template class st::Model<zoo::VGG19BN<>, st::cuda>;
+template class st::Model<zoo::DenseNet121<>, st::cuda>;
+template class st::Model<zoo::DenseNet169<>, st::cuda>;
