@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include <strata/models/densenet.hpp>
 #include <strata/models/resnet.hpp>
 #include <strata/strata.hpp>
 
@@ -39,7 +40,18 @@ static_assert(models::SEResNet50<>::parameter_count == 28'088'024);
 // bottleneck of C output channels: 3 * 8192 + 4 * 32768 + 6 * 131072 + 3 * 524288 = 2,514,944.
 static_assert(models::SEResNet50<>::macs == 4'089'184'256 + 2'514'944);
 
+static_assert(models::DenseNet121<>::parameter_count == 7'978'856);
+static_assert(models::DenseNet121<>::macs == 2'834'161'664);
+static_assert(models::DenseNet169<>::parameter_count == 14'149'480);
+static_assert(models::DenseNet169<>::macs == 3'359'843'328);
+static_assert(std::same_as<models::DenseNet121<>::output_shape, st::Shape<1000>>);
+
 using strata::test::check_against_torchvision;
+
+TEST_CASE("densenets: every parameter and buffer named and shaped as torchvision's") {
+  check_against_torchvision<models::DenseNet121<>>("densenet121");
+  check_against_torchvision<models::DenseNet169<>>("densenet169");
+}
 
 TEST_CASE("resnets: every parameter and buffer named and shaped as torchvision's") {
   check_against_torchvision<models::ResNet18<>>("resnet18");

@@ -47,6 +47,8 @@ MODELS = {
     "mobilenet_v2": (torchvision.models.mobilenet_v2, 224),
     "mobilenet_v3_large": (torchvision.models.mobilenet_v3_large, 224),
     "mobilenet_v3_small": (torchvision.models.mobilenet_v3_small, 224),
+    "densenet121": (torchvision.models.densenet121, 224),
+    "densenet169": (torchvision.models.densenet169, 224),
     "efficientnet_b0": (torchvision.models.efficientnet_b0, 224),
     "efficientnet_b1": (torchvision.models.efficientnet_b1, 240),
     "efficientnet_b2": (torchvision.models.efficientnet_b2, 260),
