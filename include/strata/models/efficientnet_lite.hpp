@@ -43,8 +43,7 @@ using norm = BatchNorm2d<Eps<1, 1000>, Momentum<1, 100>>;
 // (and its direct kernels need).
 template <std::size_t Out, std::size_t Kernel, std::size_t StrideHW, std::size_t G>
 using same_conv = std::conditional_t<
-    StrideHW == 1 && Kernel % 2 == 1,
-    Conv2d<Out, Kernel, Pad<(Kernel - 1) / 2>, Groups<G>, NoBias>,
+    StrideHW == 1 && Kernel % 2 == 1, Conv2d<Out, Kernel, Pad<(Kernel - 1) / 2>, Groups<G>, NoBias>,
     Sequential<SamePad2d<Kernel, StrideHW>,
                Unprefixed<Conv2d<Out, Kernel, Stride<StrideHW>, Groups<G>, NoBias>>>>;
 
