@@ -199,7 +199,7 @@ inline ImageTransform train_transform(TrainTransformOptions o) {
   return [o](const image::Image& rgb, std::mt19937_64& rng, std::span<float> out) {
     const auto box = image::random_resized_crop_box(rgb.width, rgb.height, o.crop, rng);
     image::Image square = image::resized_crop(rgb, box, o.size, o.size);
-    if (o.flip && image::uniform(rng, 0.0, 1.0) < 0.5) square = image::horizontal_flip(square);
+    if (o.flip && uniform(rng, 0.0, 1.0) < 0.5) square = image::horizontal_flip(square);
     const auto tensor = image::to_normalized_chw(square, o.divisor, o.mean, o.std);
     if (tensor.size() != out.size())
       throw std::invalid_argument("train_transform: the crop gives " +

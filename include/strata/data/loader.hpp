@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/core/random.hpp"
 #include "strata/data/idx.hpp"
 
 namespace strata::data {
@@ -84,15 +85,8 @@ inline std::filesystem::path find_idx_file(const std::filesystem::path& dir,
 // standard libraries, whereas mt19937_64's sequence is fixed by the standard, so this order is
 // reproducible everywhere.
 inline void shuffle(std::span<std::size_t> order, std::mt19937_64& rng) {
-  for (std::size_t i = order.size(); i > 1; --i) {
-    const std::uint64_t bound = i;
-    // Rejecting draws below 2^64 mod bound makes `r % bound` exactly uniform.
-    const std::uint64_t threshold = (0 - bound) % bound;
-    std::uint64_t r;
-    do r = rng();
-    while (r < threshold);
-    std::swap(order[i - 1], order[static_cast<std::size_t>(r % bound)]);
-  }
+  for (std::size_t i = order.size(); i > 1; --i)
+    std::swap(order[i - 1], order[uniform_below(rng, i)]);
 }
 
 }  // namespace detail

@@ -5,7 +5,7 @@
 //   resized_crop(image, box, w, h, ...)   F.resized_crop: the crop, resized with PIL's filter
 //   horizontal_flip(image)                F.hflip
 //   random_crop_box / pad                 RandomCrop(size, padding) with constant (black) fill
-// The random draws come from strata's own generator (uniform, below): the same definitions as
+// The random draws come from strata/core/random.hpp: the same definitions as
 // torchvision's, but not torch's random numbers, so tests compare the deterministic parts
 // (a given box, the fallback) with torchvision and the draws with their distributions.
 // No dependency.
@@ -20,24 +20,11 @@
 #include <string>
 #include <utility>
 
+#include "strata/core/random.hpp"
 #include "strata/image/image.hpp"
 #include "strata/image/preprocess.hpp"
 
 namespace strata::image {
-
-// The standard fixes mt19937_64's sequence but not std::uniform_*_distribution's, so these two
-// are written out: the same draws on every standard library.
-inline double uniform(std::mt19937_64& rng, double low, double high) {
-  return low + (high - low) * static_cast<double>(rng() >> 11) * 0x1.0p-53;
-}
-// An integer in [0, bound), exactly uniform (draws below 2^64 mod bound are rejected).
-inline std::size_t uniform_below(std::mt19937_64& rng, std::size_t bound) {
-  const std::uint64_t threshold = (0 - std::uint64_t{bound}) % bound;
-  std::uint64_t r;
-  do r = rng();
-  while (r < threshold);
-  return static_cast<std::size_t>(r % bound);
-}
 
 struct RandomResizedCropOptions {
   double scale_min = 0.08, scale_max = 1.0;             // of the image's area
