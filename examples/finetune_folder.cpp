@@ -3,10 +3,10 @@
 // by selective fine-tuning (the last stage and the head, the stage at a tenth of the rate), or
 // the same network from scratch; reports validation and test accuracy.
 //
-//   tools/idx-to-folder .../train-images-idx3-ubyte.gz .../train-labels-idx1-ubyte.gz few \
+//   tools/idx-to-folder .../train-images-idx3-ubyte.gz .../train-labels-idx1-ubyte.gz few
 //       --names fashion-mnist --per-class 10 --seed 1
-//   finetune_folder --train few --test test --weights "$(tools/fetch-pretrained
-//       efficientnet_lite0)" --mode probe
+//   finetune_folder --train few --test test --mode probe
+//       --weights "$(tools/fetch-pretrained efficientnet_lite0)"
 //
 // The images are decoded and augmented on worker threads (strata/data/image_folder.hpp): greyscale
 // becomes RGB, RandomResizedCrop (scale 0.6-1) to 96x96 and a horizontal flip for training, a
@@ -140,13 +140,12 @@ int run(const Options& o) {
       optimizer.step();
       ++steps;
     }
-    const std::string checked =
-        validation.empty()
-            ? "no validation images"
-            : "validation " +
-                  std::to_string(100 * accuracy(model, train_folder, validation, o.workers)) + "%";
+    char checked[64] = "no validation images";
+    if (!validation.empty())
+      std::snprintf(checked, sizeof checked, "validation %.2f%%",
+                    100 * accuracy(model, train_folder, validation, o.workers));
     std::printf("epoch %2zu  loss %.4f  %s  (%.1f s)\n", epoch,
-                loss_sum / double(std::max<std::size_t>(steps, 1)), checked.c_str(),
+                loss_sum / double(std::max<std::size_t>(steps, 1)), checked,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   if (!o.test.empty()) {

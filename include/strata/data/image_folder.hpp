@@ -173,15 +173,24 @@ class ImageFolder {
 using ImageTransform =
     std::function<void(const image::Image& rgb, std::mt19937_64& rng, std::span<float> out)>;
 
+namespace detail {
+
+// A transform's tensor into its place in the batch, which must be the same size.
+inline void write_sample(const char* transform, const std::vector<float>& tensor,
+                         std::span<float> out) {
+  if (tensor.size() != out.size())
+    throw std::invalid_argument(std::string(transform) + ": the image gives " +
+                                std::to_string(tensor.size()) + " values, the batch holds " +
+                                std::to_string(out.size()) + " per sample");
+  std::copy(tensor.begin(), tensor.end(), out.begin());
+}
+
+}  // namespace detail
+
 // A pretrained model's evaluation preprocessing (no randomness).
 inline ImageTransform eval_transform(EvalPreprocessing how) {
   return [how](const image::Image& rgb, std::mt19937_64&, std::span<float> out) {
-    const auto tensor = image::preprocess(rgb, how);  // [3, size, size]
-    if (tensor.size() != out.size())
-      throw std::invalid_argument("eval_transform: the preprocessing gives " +
-                                  std::to_string(tensor.size()) + " values, the batch holds " +
-                                  std::to_string(out.size()) + " per sample");
-    std::copy(tensor.begin(), tensor.end(), out.begin());
+    detail::write_sample("eval_transform", image::preprocess(rgb, how), out);  // [3, size, size]
   };
 }
 
@@ -200,12 +209,9 @@ inline ImageTransform train_transform(TrainTransformOptions o) {
     const auto box = image::random_resized_crop_box(rgb.width, rgb.height, o.crop, rng);
     image::Image square = image::resized_crop(rgb, box, o.size, o.size);
     if (o.flip && uniform(rng, 0.0, 1.0) < 0.5) square = image::horizontal_flip(square);
-    const auto tensor = image::to_normalized_chw(square, o.divisor, o.mean, o.std);
-    if (tensor.size() != out.size())
-      throw std::invalid_argument("train_transform: the crop gives " +
-                                  std::to_string(tensor.size()) + " values, the batch holds " +
-                                  std::to_string(out.size()) + " per sample");
-    std::copy(tensor.begin(), tensor.end(), out.begin());
+    detail::write_sample("train_transform",
+                         image::to_normalized_chw(square, o.divisor, o.mean, o.std),
+                         out);  // [3, size, size]
   };
 }
 
