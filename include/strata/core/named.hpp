@@ -21,6 +21,21 @@ struct FixedString {
   constexpr std::string_view view() const { return {text, N - 1}; }
 };
 
+// The decimal digits of I, the name a Sequential gives its child I, as a FixedString: for a
+// part cut out of a network that keeps the whole network's names.
+template <std::size_t I>
+constexpr auto index_name() {
+  constexpr std::size_t digits = [] {
+    std::size_t n = 1;
+    for (std::size_t v = I; v >= 10; v /= 10) ++n;
+    return n;
+  }();
+  char text[digits + 1]{};
+  std::size_t v = I;
+  for (std::size_t d = digits; d-- > 0; v /= 10) text[d] = static_cast<char>('0' + v % 10);
+  return FixedString<digits + 1>(text);
+}
+
 template <FixedString Name, class Spec>
 struct Named : layer_spec {
   static_assert(LayerSpec<Spec>, "Named<Name, Spec>: Spec must be a strata layer or block");

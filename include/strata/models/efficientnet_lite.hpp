@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -109,23 +110,49 @@ struct scaled {
       typename block<stages[S].expand, stages[S].kernel, J == 0 ? stages[S].stride : 1,
                      J == 0 ? in(S) : out(S), out(S), StochasticDepth<B, 5 * total_blocks>>::type;
 
-  template <class Blocks = std::make_index_sequence<total_blocks>>
+  // Blocks [First, Last), each named by its number in the whole network ("_blocks.15."), so
+  // that a network cut at a block boundary loads the same checkpoint.
+  template <std::size_t First, std::size_t Last,
+            class Offsets = std::make_index_sequence<Last - First>>
   struct blocks_of;
-  template <std::size_t... B>
-  struct blocks_of<std::index_sequence<B...>> {
-    using type = Sequential<block_at<B>...>;
+  template <std::size_t First, std::size_t Last, std::size_t... I>
+  struct blocks_of<First, Last, std::index_sequence<I...>> {
+    using type = Sequential<Named<index_name<First + I>(), block_at<First + I>>...>;
   };
-  using blocks = typename blocks_of<>::type;
+  template <std::size_t First, std::size_t Last>
+  using blocks = Named<"_blocks", typename blocks_of<First, Last>::type>;
+};
+
+template <std::size_t V>
+using stem = std::tuple<Named<"_conv_stem", same_conv<32, 3, 2, 1>>, Named<"_bn0", norm>, ReLU6>;
+template <std::size_t V, std::size_t Classes>
+using head = std::tuple<Named<"_conv_head", Conv2d<1280, 1, NoBias>>, Named<"_bn1", norm>, ReLU6,
+                        GlobalAvgPool, Flatten, Dropout<variants[V].dropout_percent>,
+                        Named<"_fc", Linear<Classes>>>;
+
+// Sequential<In, the layers of Parts... in order>, each part a std::tuple of layers.
+template <class In, class... Parts>
+struct network_of {
+  template <class... Specs>
+  static Sequential<In, Specs...> join(std::tuple<Specs...>);
+  using type = decltype(join(std::tuple_cat(std::declval<Parts>()...)));
 };
 
 template <std::size_t V, std::size_t Classes, class In>
-using network = Sequential<In,                                                  //
-                           Named<"_conv_stem", same_conv<32, 3, 2, 1>>,         //
-                           Named<"_bn0", norm>, ReLU6,                          //
-                           Named<"_blocks", typename scaled<V>::blocks>,        //
-                           Named<"_conv_head", Conv2d<1280, 1, NoBias>>,        //
-                           Named<"_bn1", norm>, ReLU6, GlobalAvgPool, Flatten,  //
-                           Dropout<variants[V].dropout_percent>, Named<"_fc", Linear<Classes>>>;
+using network =
+    typename network_of<In, stem<V>,
+                        std::tuple<typename scaled<V>::template blocks<0, scaled<V>::total_blocks>>,
+                        head<V, Classes>>::type;
+
+// The network cut before block Cut: the front (stem and blocks before Cut) and the back (the
+// rest, on the front's output).
+template <std::size_t V, std::size_t Cut, class In>
+using front =
+    typename network_of<In, stem<V>, std::tuple<typename scaled<V>::template blocks<0, Cut>>>::type;
+template <std::size_t V, std::size_t Cut, std::size_t Classes, class In>
+using back = typename network_of<
+    In, std::tuple<typename scaled<V>::template blocks<Cut, scaled<V>::total_blocks>>,
+    head<V, Classes>>::type;
 
 }  // namespace detail::efficientnet_lite
 
@@ -157,6 +184,15 @@ template <std::size_t Classes = 1000, class In = Input<3, 280, 280>>
 using EfficientNetLite3 = detail::efficientnet_lite::network<3, Classes, In>;
 template <std::size_t Classes = 1000, class In = Input<3, 300, 300>>
 using EfficientNetLite4 = detail::efficientnet_lite::network<4, Classes, In>;
+
+// EfficientNet-Lite<V> cut before block Cut, for training the back on what a frozen front
+// computes once: both parts keep the whole model's tensor names, so each loads the checkpoint.
+//   using Front = EfficientNetLiteFront<0, 15, Input<3, 96, 96>>;  // stem, blocks 0-14: [192, 3,
+//   3] using Back = EfficientNetLiteBack<0, 15, 10, Input<192, 3, 3>>;  // block 15, head: [10]
+template <std::size_t V, std::size_t Cut, class In>
+using EfficientNetLiteFront = detail::efficientnet_lite::front<V, Cut, In>;
+template <std::size_t V, std::size_t Cut, std::size_t Classes, class In>
+using EfficientNetLiteBack = detail::efficientnet_lite::back<V, Cut, Classes, In>;
 
 }  // namespace models
 
