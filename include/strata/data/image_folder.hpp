@@ -136,7 +136,7 @@ class ImageFolder {
       std::vector<std::size_t> members;
       for (std::size_t i = 0; i < samples_.size(); ++i)
         if (samples_[i].label == static_cast<std::int32_t>(c)) members.push_back(i);
-      detail::shuffle(members, rng);
+      strata::shuffle(members, rng);
       const auto count = static_cast<std::size_t>(
           std::nearbyint(validation_fraction * static_cast<double>(members.size())));
       for (std::size_t k = 0; k < count; ++k) to_validation[members[k]] = true;
@@ -289,7 +289,7 @@ class ImageFolderLoader {
     order_ = indices_;
     if (options_.shuffle) {
       std::mt19937_64 rng(options_.seed + 0x9e3779b97f4a7c15ULL * (epoch_ + 1));
-      detail::shuffle(order_, rng);
+      strata::shuffle(order_, rng);
     }
     if (options_.drop_last) order_.resize(batches_per_epoch() * options_.batch);
     current_epoch_ = epoch_++;
