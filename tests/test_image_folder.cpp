@@ -6,9 +6,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -287,4 +289,61 @@ TEST_CASE("transforms: drawn boxes lie inside, with the asked area and aspect") 
   CHECK(padded.at(2, 2, 1) == grid.at(0, 0, 1));
   const auto box = img::random_crop_box(7, 6, 3, rng);
   CHECK((box.top <= 3 && box.left <= 4 && box.height == 3 && box.width == 3));
+}
+
+TEST_CASE("transforms: ColorJitter with fixed draws equals torchvision's, bit for bit") {
+  const img::Image colours = img::read_rgb(golden / "colours.png");
+  const img::Image want = img::read_rgb(golden / "color_jitter.png");
+  std::ifstream in(golden / "color_jitter.txt");
+  std::string line;
+  std::size_t cases = 0;
+  while (std::getline(in, line)) {
+    CAPTURE(line);
+    std::istringstream row(line);
+    std::string order, factors[4];
+    row >> order >> factors[0] >> factors[1] >> factors[2] >> factors[3];
+    img::ColorJitterDraw draw;
+    for (std::size_t k = 0; k < 4; ++k) draw.order[k] = std::size_t(order[k] - '0');
+    std::optional<double>* slots[4] = {&draw.brightness, &draw.contrast, &draw.saturation,
+                                       &draw.hue};
+    for (std::size_t k = 0; k < 4; ++k)
+      if (factors[k] != "-") *slots[k] = std::stod(factors[k]);
+    const img::Image got = img::color_jitter(colours, draw);
+    const img::Image expected = img::crop(want, {cases * 32, 0, 32, 32});
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < got.pixels.size(); ++i)
+      differing += got.pixels[i] != expected.pixels[i];
+    CHECK(differing == 0);
+    ++cases;
+  }
+  CHECK(cases == 14);
+  CHECK(cases * 32 == want.height);
+}
+
+TEST_CASE("transforms: ColorJitter's draws: a permutation, factors in range, off when zero") {
+  std::mt19937_64 rng(7);
+  const img::ColorJitterOptions o{.brightness = 0.4, .contrast = 1.5, .saturation = 0, .hue = 0.1};
+  std::set<std::array<std::size_t, 4>> orders;
+  for (int i = 0; i < 500; ++i) {
+    const img::ColorJitterDraw d = img::color_jitter_draw(o, rng);
+    auto sorted = d.order;
+    std::sort(sorted.begin(), sorted.end());
+    REQUIRE(sorted == std::array<std::size_t, 4>{0, 1, 2, 3});
+    orders.insert(d.order);
+    REQUIRE((d.brightness && d.contrast && !d.saturation && d.hue));
+    CHECK((*d.brightness >= 0.6 && *d.brightness <= 1.4));
+    CHECK((*d.contrast >= 0.0 && *d.contrast <= 2.5));  // max(0, 1 - 1.5)
+    CHECK((*d.hue >= -0.1 && *d.hue <= 0.1));
+  }
+  CHECK(orders.size() == 24);
+  std::mt19937_64 a(3), b(3);
+  const auto first = img::color_jitter_draw(o, a), second = img::color_jitter_draw(o, b);
+  CHECK((first.order == second.order && first.hue == second.hue));
+  CHECK_THROWS_AS(img::color_jitter_draw({.hue = 0.6}, rng), std::invalid_argument);
+  CHECK_THROWS_AS(img::adjust_hue(pattern(2, 2, 3, 1), -0.51), std::invalid_argument);
+  // All four off: the image untouched (torchvision skips an adjustment whose factor is None;
+  // adjust_hue(0) would not be the identity, PIL's HSV round trip loses precision).
+  const img::Image p = pattern(5, 4, 3, 2);
+  CHECK(img::color_jitter(p, img::color_jitter_draw({}, rng)).pixels == p.pixels);
+  CHECK(img::adjust_hue(p, 0.0).pixels != p.pixels);
 }

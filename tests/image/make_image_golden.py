@@ -18,6 +18,13 @@
   crop_fallback.txt     RandomResizedCrop.get_params where no try can succeed (scale above 1):
                         "width height ratio_min ratio_max -> top left height width", the
                         central fallback
+  colours.png           a 32x32 RGB input for the colour transforms, seeded numpy draws: 24 rows
+                        of uniform random pixels, then greys, primaries and secondaries (ties
+                        of the largest channel), and saturated and dark pixels
+  color_jitter.txt      the ColorJitter cases, one a line: "order brightness contrast
+                        saturation hue", "-" for an adjustment switched off
+  color_jitter.png      ColorJitter's forward on colours.png for each case, its get_params
+                        replaced by the fixed draw: the outputs stacked, 32 rows each
   mini_net.safetensors  a reduced classifier, seeded random weights and BatchNorm statistics:
                         Conv(3->8, 3, s2) BN ReLU Conv(8->16, 3, s2) BN ReLU AvgPool(1) Flatten
                         Linear(16->100)
@@ -54,6 +61,51 @@ def mini_net():
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 100))
 
 
+# (order, brightness, contrast, saturation, hue): each adjustment alone on both sides of its
+# identity (factors above 1 clip), then all four in several orders.
+JITTER_CASES = [
+    ([0, 1, 2, 3], 0.6, None, None, None), ([0, 1, 2, 3], 1.7, None, None, None),
+    ([0, 1, 2, 3], None, 0.0, None, None), ([0, 1, 2, 3], None, 0.55, None, None),
+    ([0, 1, 2, 3], None, 1.9, None, None), ([0, 1, 2, 3], None, None, 0.3, None),
+    ([0, 1, 2, 3], None, None, 1.6, None), ([0, 1, 2, 3], None, None, None, 0.1),
+    ([0, 1, 2, 3], None, None, None, -0.05), ([0, 1, 2, 3], None, None, None, -0.5),
+    ([0, 1, 2, 3], None, None, None, 0.5), ([3, 2, 1, 0], 1.3, 0.7, 1.4, 0.21),
+    ([1, 3, 0, 2], 0.8, 1.25, 0.6, -0.33), ([2, 0, 3, 1], 1.1, 0.9, 0.0, 0.07),
+]
+
+
+def colours_image():
+    rng = np.random.default_rng(12)
+    pixels = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+    special = [(0, 0, 0), (255, 255, 255), (128, 128, 128), (7, 7, 7), (255, 0, 0), (0, 255, 0),
+               (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255), (200, 200, 13),
+               (13, 200, 200), (200, 13, 200), (1, 0, 0), (0, 1, 1), (254, 255, 254)]
+    pixels[24, :16] = special
+    pixels[24, 16:] = special[::-1]
+    pixels[25:28] = rng.integers(0, 8, size=(3, 32, 3))  # dark: small differences
+    saturated = pixels[28:32].copy()
+    saturated[..., 0] = 255  # one channel at the maximum, one at zero
+    saturated[..., 2] = 0
+    pixels[28:32] = saturated
+    return Image.fromarray(pixels, "RGB")
+
+
+def color_jitter(image, case):
+    order, *factors = case
+    jitter = transforms.ColorJitter(0.9, 0.9, 0.9, 0.5)
+    jitter.get_params = lambda *ranges: (torch.tensor(order), *factors)
+    return jitter(image)
+
+
+def stack(images):
+    out = Image.new("RGB", (images[0].width, sum(i.height for i in images)))
+    top = 0
+    for image in images:
+        out.paste(image, (0, top))
+        top += image.height
+    return out
+
+
 def main():
     os.makedirs(GOLDEN, exist_ok=True)
     photo_path = os.path.join(GOLDEN, "photo.png")
@@ -87,6 +139,17 @@ def main():
             box = transforms.RandomResizedCrop.get_params(Image.new("RGB", (width, height)),
                                                           (2.0, 3.0), ratio)
             f.write(f"{width} {height} {ratio[0]!r} {ratio[1]!r} -> {' '.join(map(str, box))}\n")
+
+    colours_path = os.path.join(GOLDEN, "colours.png")
+    if not os.path.exists(colours_path):
+        colours_image().save(colours_path)
+    colours = Image.open(colours_path).convert("RGB")
+    with open(os.path.join(GOLDEN, "color_jitter.txt"), "w") as f:
+        for order, *factors in JITTER_CASES:
+            f.write(" ".join(["".join(map(str, order))] +
+                             ["-" if x is None else repr(x) for x in factors]) + "\n")
+    stack([color_jitter(colours, case) for case in JITTER_CASES]).save(
+        os.path.join(GOLDEN, "color_jitter.png"))
 
     torch.manual_seed(5)
     net = mini_net()
