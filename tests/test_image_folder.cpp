@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include <strata/image/io.hpp>
 #include <strata/image/transforms.hpp>
 
+#include "read_floats.hpp"
 #include "temp_dir.hpp"
 
 namespace st = strata;
@@ -346,4 +348,88 @@ TEST_CASE("transforms: ColorJitter's draws: a permutation, factors in range, off
   const img::Image p = pattern(5, 4, 3, 2);
   CHECK(img::color_jitter(p, img::color_jitter_draw({}, rng)).pixels == p.pixels);
   CHECK(img::adjust_hue(p, 0.0).pixels != p.pixels);
+}
+
+TEST_CASE("transforms: PCA lighting with fixed alphas equals the numpy reference") {
+  const auto want = st::test::read_floats(golden / "lighting.f32");  // [3, 32, 32]
+  const auto offset = img::pca_lighting_offset(img::imagenet_pca, {0.05, -0.12, 0.2});
+  const auto got = img::to_normalized_chw(img::read_rgb(golden / "colours.png"), 255.0f,
+                                          st::imagenet_mean, st::imagenet_std, offset);
+  REQUIRE(got.size() == want.size());
+  std::size_t differing = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) differing += got[i] != want[i];
+  CHECK(differing == 0);  // the same float32 operations in the same order
+  // Zero alphas add nothing: the plain ToTensor + Normalize.
+  const img::Image p = pattern(4, 3, 3, 1);
+  CHECK(img::to_normalized_chw(p, 255.0f, st::imagenet_mean, st::imagenet_std,
+                               img::pca_lighting_offset(img::imagenet_pca, {0, 0, 0})) ==
+        img::to_normalized_chw(p, 255.0f, st::imagenet_mean, st::imagenet_std));
+}
+
+TEST_CASE("transforms: pca_components equal numpy's eigh of np.cov; alphas are N(0, std)") {
+  const std::vector<img::Image> images = {img::read_rgb(golden / "photo.png"),
+                                          img::read_rgb(golden / "colours.png")};
+  const img::PcaComponents got = img::pca_components(images);
+  std::ifstream in(golden / "pca.txt");
+  img::PcaComponents want{};
+  for (double& v : want.eigval) in >> v;
+  for (auto& row : want.eigvec)
+    for (double& v : row) in >> v;
+  REQUIRE(in);
+  // Double sums over 8,000 pixels in another order than numpy's, and an iterative solver:
+  // agreement to 1e-12 is far tighter than any use of the components needs.
+  for (std::size_t k = 0; k < 3; ++k) {
+    CAPTURE(k);
+    CHECK(std::abs(got.eigval[k] - want.eigval[k]) <= 1e-12);
+    for (std::size_t c = 0; c < 3; ++c)
+      CHECK(std::abs(got.eigvec[c][k] - want.eigvec[c][k]) <= 1e-12);
+  }
+  CHECK_THROWS_AS(img::pca_components(std::vector<img::Image>{pattern(1, 1, 3, 1)}),
+                  std::invalid_argument);
+
+  std::mt19937_64 rng(5);
+  double sum = 0, squares = 0;
+  constexpr int draws = 20000;
+  for (int i = 0; i < draws; ++i)
+    for (const double a : img::pca_lighting_draw(0.1, rng)) {
+      sum += a;
+      squares += a * a;
+    }
+  const double n = 3.0 * draws, mean = sum / n, stddev = std::sqrt(squares / n - mean * mean);
+  // The standard errors are 0.1 / sqrt(n) = 0.0004 for the mean and about 0.0003 for the std.
+  CHECK(std::abs(mean) < 0.002);
+  CHECK(std::abs(stddev - 0.1) < 0.0015);
+}
+
+TEST_CASE("transforms: TenCrop's crops and their order equal torchvision's") {
+  // Every pixel of colours.png's random rows differs, so equal crops mean equal boxes.
+  const img::Image image = img::crop(img::read_rgb(golden / "colours.png"), {0, 0, 11, 13});
+  const img::Image want = img::read_rgb(golden / "ten_crop.png");
+  const std::vector<img::Image> got = img::ten_crop(image, 6);
+  REQUIRE(got.size() == 10);
+  REQUIRE(want.height == 60);
+  for (std::size_t k = 0; k < 10; ++k) {
+    CAPTURE(k);
+    CHECK(got[k].pixels == img::crop(want, {6 * k, 0, 6, 6}).pixels);
+  }
+  // Centre offsets 3.5 and 2.5 round to the even neighbours 4 and 2.
+  CHECK(img::five_crop_boxes(13, 11, 6)[4] == img::CropBox{2, 4, 6, 6});
+  CHECK(img::five_crop_boxes(13, 11, 6)[3] == img::CropBox{5, 7, 6, 6});
+  CHECK_THROWS_AS(img::five_crop_boxes(13, 11, 12), std::invalid_argument);
+}
+
+TEST_CASE("image folder: the ten-crop transform writes the ten normalised crops") {
+  const img::Image photo = img::read_rgb(golden / "photo.png");
+  const st::EvalPreprocessing how = st::torchvision_imagenet_eval(48, 41);
+  std::vector<float> out(10 * 3 * 41 * 41);  // [10, 3, 41, 41]
+  std::mt19937_64 rng(0);
+  st::data::ten_crop_transform(how)(photo, rng, out);
+  // The fifth crop is the centre: the plain evaluation transform's tensor.
+  const auto centre = img::preprocess(photo, how);  // [3, 41, 41]
+  CHECK(std::equal(centre.begin(), centre.end(), out.begin() + 4 * centre.size()));
+  const auto mirrored = img::preprocess(img::horizontal_flip(photo), how);
+  CHECK(std::equal(mirrored.begin(), mirrored.end(), out.begin() + 9 * centre.size()));
+  st::EvalPreprocessing crop_first = how;
+  crop_first.geometry = st::EvalPreprocessing::Geometry::crop_then_resize;
+  CHECK_THROWS_AS(st::data::ten_crop_transform(crop_first), std::invalid_argument);
 }

@@ -25,11 +25,24 @@
                         saturation hue", "-" for an adjustment switched off
   color_jitter.png      ColorJitter's forward on colours.png for each case, its get_params
                         replaced by the fixed draw: the outputs stacked, 32 rows each
+  lighting.f32          PCA lighting (fb.resnet.torch's Lighting) on colours.png with ImageNet's
+                        components and the alphas LIGHTING_ALPHA, numpy: the offsets
+                        eigvec * alpha * eigval summed per channel in float64, then float32
+                        ((v / 255 + offset) - mean) / std with ImageNet's statistics:
+                        [3, 32, 32] float32
+  pca.txt               numpy's eigh of np.cov of the pixels of photo.png and colours.png as
+                        v / 255: the eigenvalues, largest first, on the first line, then the
+                        rows of the eigenvector matrix (components as columns, each turned so
+                        that its entry of largest magnitude is positive)
+  ten_crop.png          TenCrop(6) of the 13x11 top left of colours.png (centre offsets 3.5 and
+                        2.5 round to the even 4 and 2): the ten 6x6 crops stacked in its order
   mini_net.safetensors  a reduced classifier, seeded random weights and BatchNorm statistics:
                         Conv(3->8, 3, s2) BN ReLU Conv(8->16, 3, s2) BN ReLU AvgPool(1) Flatten
                         Linear(16->100)
   mini_net_top5.txt     its eval-mode logits on that tensor: the top 5 as "index logit
                         probability", from float64 arithmetic on the float32 weights
+  mini_net_ten_crop.txt its softmax averaged over Resize(48), TenCrop(41), ToTensor, Normalize
+                        of the photo, float64 as above: the top 5 as "index probability"
 
 Run with Debian's python (torch 1.13, torchvision 0.14, PIL 9.4):
     /usr/bin/python3 tests/image/make_image_golden.py
@@ -72,6 +85,12 @@ JITTER_CASES = [
     ([0, 1, 2, 3], None, None, None, 0.5), ([3, 2, 1, 0], 1.3, 0.7, 1.4, 0.21),
     ([1, 3, 0, 2], 0.8, 1.25, 0.6, -0.33), ([2, 0, 3, 1], 1.1, 0.9, 0.0, 0.07),
 ]
+
+
+LIGHTING_ALPHA = [0.05, -0.12, 0.2]
+IMAGENET_EIGVAL = np.array([0.2175, 0.0188, 0.0045])
+IMAGENET_EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
+                            [-0.5836, -0.6948, 0.4203]])
 
 
 def colours_image():
@@ -151,6 +170,25 @@ def main():
     stack([color_jitter(colours, case) for case in JITTER_CASES]).save(
         os.path.join(GOLDEN, "color_jitter.png"))
 
+    offset = (IMAGENET_EIGVEC * np.array(LIGHTING_ALPHA) * IMAGENET_EIGVAL).sum(1).astype(np.float32)
+    mean, std = (np.array(v, dtype=np.float32) for v in ([0.485, 0.456, 0.406],
+                                                          [0.229, 0.224, 0.225]))
+    unit = np.asarray(colours, dtype=np.float32) / np.float32(255)  # [H, W, 3]
+    lit = (unit + offset - mean) / std
+    lit.transpose(2, 0, 1).astype("<f4").tofile(os.path.join(GOLDEN, "lighting.f32"))
+
+    pixels = np.concatenate([np.asarray(i, dtype=np.float64).reshape(-1, 3) / 255
+                             for i in (photo, colours)])
+    eigval, eigvec = np.linalg.eigh(np.cov(pixels, rowvar=False))
+    eigval, eigvec = eigval[::-1], eigvec[:, ::-1]
+    eigvec = eigvec * np.sign(eigvec[np.abs(eigvec).argmax(0), range(3)])
+    with open(os.path.join(GOLDEN, "pca.txt"), "w") as f:
+        for row in [eigval, *eigvec]:
+            f.write(" ".join(f"{v!r}" for v in row) + "\n")
+
+    stack(transforms.TenCrop(6)(colours.crop((0, 0, 13, 11)))).save(
+        os.path.join(GOLDEN, "ten_crop.png"))
+
     torch.manual_seed(5)
     net = mini_net()
     randomize_batchnorms(net)
@@ -163,6 +201,16 @@ def main():
     with open(os.path.join(GOLDEN, "mini_net_top5.txt"), "w") as f:
         for i in top.indices.tolist():
             f.write(f"{i} {logits[i].item():.9g} {probabilities[i].item():.9g}\n")
+
+    crops = transforms.Compose([
+        transforms.Resize(48), transforms.TenCrop(41),
+        transforms.Lambda(lambda crops: torch.stack([IMAGENET(transforms.ToTensor()(c))
+                                                     for c in crops]))])(photo)  # [10, 3, 41, 41]
+    with torch.no_grad():
+        mean_probabilities = torch.softmax(net(crops.double()), 1).mean(0)  # [100]
+    with open(os.path.join(GOLDEN, "mini_net_ten_crop.txt"), "w") as f:
+        for i in torch.topk(mean_probabilities, 5).indices.tolist():
+            f.write(f"{i} {mean_probabilities[i].item():.9g}\n")
 
 
 if __name__ == "__main__":

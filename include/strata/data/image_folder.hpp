@@ -194,6 +194,24 @@ inline ImageTransform eval_transform(EvalPreprocessing how) {
   };
 }
 
+// The ten-crop evaluation: Resize(how.resize_short), TenCrop(how.size), each crop ToTensor and
+// Normalize: [10, 3, size, size] per image, so a loader's batch of n images is the model's
+// input of 10 n crops (sample_size 10 * 3 * size * size); ten_crop_probabilities
+// (strata/train/metrics.hpp) averages them.
+inline ImageTransform ten_crop_transform(EvalPreprocessing how) {
+  if (how.geometry != EvalPreprocessing::Geometry::resize_then_crop)
+    throw std::invalid_argument("ten_crop_transform: needs a resize_then_crop preprocessing");
+  return [how](const image::Image& rgb, std::mt19937_64&, std::span<float> out) {
+    std::vector<float> crops;  // [10, 3, size, size]
+    for (const image::Image& crop :
+         image::ten_crop(image::resize_short_side(rgb, how.resize_short, how.resample), how.size)) {
+      const auto tensor = image::to_normalized_chw(crop, how.divisor, how.mean, how.std);
+      crops.insert(crops.end(), tensor.begin(), tensor.end());
+    }
+    detail::write_sample("ten_crop_transform", crops, out);
+  };
+}
+
 // torchvision's training recipe: RandomResizedCrop(size, scale, ratio) (bilinear), then
 // RandomHorizontalFlip(0.5) when `flip`, ToTensor and Normalize(mean, std).
 struct TrainTransformOptions {

@@ -5,10 +5,14 @@
 //   resized_crop(image, box, w, h, ...)   F.resized_crop: the crop, resized with PIL's filter
 //   horizontal_flip(image)                F.hflip
 //   random_crop_box / pad                 RandomCrop(size, padding) with constant (black) fill
+//   five_crop_boxes, ten_crop             F.five_crop / F.ten_crop (TenCrop), for evaluation
 //   adjust_brightness / _contrast /       F.adjust_*: PIL's ImageEnhance (a blend with a black,
 //   _saturation / _hue                    mean-grey or greyscale image) and, for hue, PIL's HSV
 //                                         conversion both ways, bit for bit
 //   color_jitter_draw, color_jitter       ColorJitter: get_params, then forward's loop
+//   pca_lighting_draw / _offset           AlexNet's PCA lighting as fb.resnet.torch's Lighting,
+//                                         on the [0, 1] values (ToTensor's) before Normalize;
+//                                         pca_components computes the components from images
 // The random draws come from strata/core/random.hpp: the same definitions as
 // torchvision's, but not torch's random numbers, so tests compare the deterministic parts
 // (a given box, the fallback) with torchvision and the draws with their distributions.
@@ -22,9 +26,11 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "strata/core/random.hpp"
 #include "strata/image/image.hpp"
@@ -99,6 +105,28 @@ inline CropBox random_crop_box(std::size_t width, std::size_t height, std::size_
                                 std::to_string(height) + " image");
   const std::size_t top = uniform_below(rng, height - size + 1);
   return {top, uniform_below(rng, width - size + 1), size, size};
+}
+
+// F.five_crop's boxes, in its order: top left, top right, bottom left, bottom right, centre.
+inline std::array<CropBox, 5> five_crop_boxes(std::size_t width, std::size_t height,
+                                              std::size_t size) {
+  const CropBox centre = center_crop_box(width, height, size);  // checks the size
+  return {{{0, 0, size, size},
+           {0, width - size, size, size},
+           {height - size, 0, size, size},
+           {height - size, width - size, size, size},
+           centre}};
+}
+
+// F.ten_crop (TenCrop(size)): the five crops of the image, then the five of its horizontal flip,
+// whose "top left" is the mirror image of the top right.
+inline std::vector<Image> ten_crop(const Image& in, std::size_t size) {
+  std::vector<Image> out;
+  const Image flipped = horizontal_flip(in);
+  for (const Image* image : {&in, &flipped})
+    for (const CropBox& box : five_crop_boxes(in.width, in.height, size))
+      out.push_back(crop(*image, box));
+  return out;
 }
 
 namespace detail {
@@ -261,6 +289,113 @@ inline Image color_jitter(Image image, const ColorJitterDraw& d) {
     if (adjustment == 3 && d.hue) image = adjust_hue(image, *d.hue);
   }
   return image;
+}
+
+// The principal components of RGB pixel values in [0, 1]: eigval[k] the variance along component
+// k, largest first, and the column eigvec[.][k] its unit vector (eigvec[c][k]: channel c).
+struct PcaComponents {
+  std::array<double, 3> eigval;
+  std::array<std::array<double, 3>, 3> eigvec;
+};
+
+// ImageNet's, as fb.resnet.torch (datasets/imagenet.lua) and timm-style Lighting apply them to
+// [0, 1] values.
+inline constexpr PcaComponents imagenet_pca = {
+    {0.2175, 0.0188, 0.0045},
+    {{{-0.5675, 0.7192, 0.4009}, {-0.5808, -0.0045, -0.8140}, {-0.5836, -0.6948, 0.4203}}}};
+
+struct PcaLightingOptions {
+  double alpha_std = 0.1;  // AlexNet's
+  PcaComponents components = imagenet_pca;
+};
+
+// The three alphas, each N(0, alpha_std).
+inline std::array<double, 3> pca_lighting_draw(double alpha_std, std::mt19937_64& rng) {
+  if (!(alpha_std >= 0))
+    throw std::invalid_argument("pca_lighting_draw: alpha_std must be non-negative");
+  std::array<double, 3> alpha{};
+  for (double& a : alpha) a = normal(rng, 0.0, alpha_std);
+  return alpha;
+}
+
+// What Lighting adds to channel c: sum over k of eigvec[c][k] * alpha[k] * eigval[k], in double
+// in that order, then float32 as the tensor it is added to.
+inline std::array<float, 3> pca_lighting_offset(const PcaComponents& pca,
+                                                const std::array<double, 3>& alpha) {
+  std::array<float, 3> out{};
+  for (std::size_t c = 0; c < 3; ++c) {
+    double sum = 0;
+    for (std::size_t k = 0; k < 3; ++k)
+      sum += detail::rounded_product(pca.eigvec[c][k] * alpha[k], pca.eigval[k]);
+    out[c] = static_cast<float>(sum);
+  }
+  return out;
+}
+
+// The principal components of every pixel of `images`, as v / divisor: the eigen-decomposition
+// of their covariance (divided by n - 1, as np.cov), by cyclic Jacobi rotations. An eigenvector's
+// sign is arbitrary (the lighting noise is symmetric); each is turned so that its entry of largest
+// magnitude is positive.
+inline PcaComponents pca_components(std::span<const Image> images, double divisor = 255.0) {
+  std::array<double, 3> mean{};
+  std::size_t n = 0;
+  for (const Image& image : images) {
+    detail::require_rgb(image, "pca_components");
+    for (std::size_t i = 0; i < image.pixels.size(); ++i) mean[i % 3] += image.pixels[i] / divisor;
+    n += image.width * image.height;
+  }
+  if (n < 2) throw std::invalid_argument("pca_components: needs at least two pixels");
+  for (double& m : mean) m /= static_cast<double>(n);
+  // Two passes: the centred products keep their precision over millions of pixels.
+  std::array<std::array<double, 3>, 3> a{};  // the covariance, then its rotations
+  for (const Image& image : images)
+    for (std::size_t i = 0; i < image.pixels.size(); i += 3)
+      for (std::size_t p = 0; p < 3; ++p)
+        for (std::size_t q = 0; q < 3; ++q)
+          a[p][q] +=
+              (image.pixels[i + p] / divisor - mean[p]) * (image.pixels[i + q] / divisor - mean[q]);
+  for (auto& row : a)
+    for (double& v : row) v /= static_cast<double>(n - 1);
+  std::array<std::array<double, 3>, 3> v = {{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}};
+  constexpr std::array<std::array<std::size_t, 2>, 3> planes = {{{0, 1}, {0, 2}, {1, 2}}};
+  for (int sweep = 0; sweep < 50; ++sweep) {
+    bool rotated = false;
+    for (const auto& [p, q] : planes) {
+      if (std::abs(a[p][q]) <= 1e-18 * (std::abs(a[p][p]) + std::abs(a[q][q]))) {
+        a[p][q] = a[q][p] = 0;
+        continue;
+      }
+      rotated = true;
+      // The rotation of the (p, q) plane that zeroes a[p][q]: t = tan of its angle.
+      const double theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
+      const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::hypot(theta, 1.0));
+      const double c = 1 / std::hypot(t, 1.0), s = t * c;
+      const auto rotate = [&](double& x, double& y) {
+        const double x0 = x, y0 = y;
+        x = c * x0 - s * y0;
+        y = s * x0 + c * y0;
+      };
+      for (std::size_t k = 0; k < 3; ++k) rotate(a[k][p], a[k][q]);
+      for (std::size_t k = 0; k < 3; ++k) rotate(a[p][k], a[q][k]);
+      for (std::size_t k = 0; k < 3; ++k) rotate(v[k][p], v[k][q]);
+      a[p][q] = a[q][p] = 0;
+    }
+    if (!rotated) break;
+  }
+  std::array<std::size_t, 3> order{0, 1, 2};
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t i, std::size_t j) { return a[i][i] > a[j][j]; });
+  PcaComponents out{};
+  for (std::size_t k = 0; k < 3; ++k) {
+    const std::size_t from = order[k];
+    out.eigval[k] = a[from][from];
+    std::size_t largest = 0;
+    for (std::size_t c = 1; c < 3; ++c)
+      if (std::abs(v[c][from]) > std::abs(v[largest][from])) largest = c;
+    const double sign = v[largest][from] < 0 ? -1.0 : 1.0;
+    for (std::size_t c = 0; c < 3; ++c) out.eigvec[c][k] = sign * v[c][from];
+  }
+  return out;
 }
 
 }  // namespace strata::image
