@@ -433,3 +433,69 @@ TEST_CASE("image folder: the ten-crop transform writes the ten normalised crops"
   crop_first.geometry = st::EvalPreprocessing::Geometry::crop_then_resize;
   CHECK_THROWS_AS(st::data::ten_crop_transform(crop_first), std::invalid_argument);
 }
+
+TEST_CASE("train transform: RandomCrop with padding draws every offset of the padded image") {
+  const img::Image image = pattern(8, 6, 3, 4);
+  const st::data::TrainTransformOptions o{.size = 6,
+                                          .crop_kind = st::data::TrainCrop::padded,
+                                          .padding = 2,
+                                          .flip = false,
+                                          .mean = {0, 0, 0},
+                                          .std = {1, 1, 1},
+                                          .divisor = 1};
+  const auto transform = st::data::train_transform(o);
+  const img::Image padded = img::pad(image, 2);  // 12x10: offsets 0..6 across, 0..4 down
+  std::set<std::pair<std::size_t, std::size_t>> offsets;
+  std::vector<float> out(3 * 6 * 6);  // [3, 6, 6]
+  for (std::uint64_t seed = 0; seed < 400; ++seed) {
+    std::mt19937_64 rng(seed);
+    transform(image, rng, out);
+    std::size_t found = 0;
+    for (std::size_t top = 0; top <= 4; ++top)
+      for (std::size_t left = 0; left <= 6; ++left) {
+        const img::Image want = img::crop(padded, {top, left, 6, 6});
+        if (img::to_normalized_chw(want, 1, {0, 0, 0}, {1, 1, 1}) == out) {
+          offsets.insert({top, left});
+          ++found;
+        }
+      }
+    REQUIRE(found == 1);
+  }
+  CHECK(offsets.size() == 5 * 7);
+  // Without padding a crop larger than the image cannot be drawn.
+  auto unpadded = o;
+  unpadded.padding = 0;
+  unpadded.size = 7;
+  std::mt19937_64 rng(1);
+  CHECK_THROWS_AS(st::data::train_transform(unpadded)(image, rng, out), std::invalid_argument);
+}
+
+TEST_CASE(
+    "train transform: jitter, lighting and padded crops give the same batches for any "
+    "number of workers") {
+  const st::test::TempDir dir;
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 6; ++i)
+      write_image(dir / ("class" + std::to_string(c)) / (std::to_string(i) + ".png"),
+                  pattern(8 + i % 2, 8, 3, static_cast<std::uint8_t>(c * 6 + i)));
+  const st::data::ImageFolder folder(dir.path());
+  const auto run = [&](const st::data::TrainTransformOptions& augment, std::size_t workers) {
+    st::data::ImageFolderLoader loader(
+        folder, folder.all(), st::data::train_transform(augment),
+        {.batch = 5, .sample_size = 3 * 8 * 8, .seed = 4, .workers = workers});
+    return std::pair{read_epoch(loader), read_epoch(loader)};
+  };
+  const st::data::TrainTransformOptions plain{
+      .size = 8, .crop_kind = st::data::TrainCrop::padded, .padding = 3};
+  auto augmented = plain;
+  augmented.jitter = {.brightness = 0.4, .contrast = 0.4, .saturation = 0.4, .hue = 0.1};
+  augmented.lighting = img::PcaLightingOptions{};
+  const auto one = run(augmented, 1), three = run(augmented, 3);
+  CHECK(one.first.images == three.first.images);
+  CHECK(one.second.images == three.second.images);
+  CHECK(one.first.images != one.second.images);  // each epoch draws anew
+  // The same draws of crop and flip, then the colour: the augmentations change the values.
+  const auto without = run(plain, 2);
+  CHECK(without.first.samples == one.first.samples);
+  CHECK(without.first.images != one.first.images);
+}

@@ -34,6 +34,7 @@
 #include <functional>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <span>
 #include <stdexcept>
@@ -212,23 +213,45 @@ inline ImageTransform ten_crop_transform(EvalPreprocessing how) {
   };
 }
 
-// torchvision's training recipe: RandomResizedCrop(size, scale, ratio) (bilinear), then
-// RandomHorizontalFlip(0.5) when `flip`, ToTensor and Normalize(mean, std).
+// The training crop: RandomResizedCrop(size, scale, ratio) (bilinear), or RandomCrop(size,
+// padding) with zero fill, the image cropped as it is (CIFAR's recipe: images about size x size).
+enum class TrainCrop { random_resized, padded };
+
+// torchvision's training recipe: the crop, RandomHorizontalFlip(0.5) when `flip`, ColorJitter
+// (off while all four are 0), ToTensor, PCA lighting on the [0, 1] values when set (AlexNet's,
+// as fb.resnet.torch), Normalize(mean, std). Each draws from the sample's generator in that order.
 struct TrainTransformOptions {
   std::size_t size = 224;
-  image::RandomResizedCropOptions crop{};
+  TrainCrop crop_kind = TrainCrop::random_resized;
+  image::RandomResizedCropOptions crop{};  // TrainCrop::random_resized
+  std::size_t padding = 4;                 // TrainCrop::padded, on every side
   bool flip = true;
+  image::ColorJitterOptions jitter{};
+  std::optional<image::PcaLightingOptions> lighting{};
   std::array<float, 3> mean = imagenet_mean, std = imagenet_std;
   float divisor = 255.0f;
 };
 
 inline ImageTransform train_transform(TrainTransformOptions o) {
   return [o](const image::Image& rgb, std::mt19937_64& rng, std::span<float> out) {
-    const auto box = image::random_resized_crop_box(rgb.width, rgb.height, o.crop, rng);
-    image::Image square = image::resized_crop(rgb, box, o.size, o.size);
+    image::Image square;
+    if (o.crop_kind == TrainCrop::random_resized) {
+      const auto box = image::random_resized_crop_box(rgb.width, rgb.height, o.crop, rng);
+      square = image::resized_crop(rgb, box, o.size, o.size);
+    } else {
+      const image::Image padded = image::pad(rgb, o.padding);
+      square =
+          image::crop(padded, image::random_crop_box(padded.width, padded.height, o.size, rng));
+    }
     if (o.flip && uniform(rng, 0.0, 1.0) < 0.5) square = image::horizontal_flip(square);
+    square = image::color_jitter(std::move(square), image::color_jitter_draw(o.jitter, rng));
+    const std::array<float, 3> offset =
+        o.lighting
+            ? image::pca_lighting_offset(o.lighting->components,
+                                         image::pca_lighting_draw(o.lighting->alpha_std, rng))
+            : std::array<float, 3>{};
     detail::write_sample("train_transform",
-                         image::to_normalized_chw(square, o.divisor, o.mean, o.std),
+                         image::to_normalized_chw(square, o.divisor, o.mean, o.std, offset),
                          out);  // [3, size, size]
   };
 }
