@@ -1,8 +1,8 @@
 // strata/image: torchvision's ImageNet preprocessing, PIL's bicubic resize and EfficientNet-Lite's
 // preprocessing against PIL and torchvision (golden files from tests/image/make_image_golden.py), a
-// classifier's top-5 on the preprocessed photo against PyTorch, JPEG and PNG decoding against PIL
-// and the files a photo folder holds that must be refused (tests/image/make_messy_images.py), PNG
-// writing, and the pictures' layout.
+// classifier's top-5 on the preprocessed photo and its softmax averaged over ten crops against
+// PyTorch, JPEG and PNG decoding against PIL and the files a photo folder holds that must be
+// refused (tests/image/make_messy_images.py), PNG writing, and the pictures' layout.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -2,7 +2,9 @@
 // files and folders, other files, a nested folder, an empty class, a greyscale PNG, a truncated
 // PNG, a text file named .png), each with its defined outcome; the loader's batches against
 // direct decoding, the same for any number of workers; the seeded split; and the transforms'
-// deterministic parts against torchvision (tests/image/make_image_golden.py).
+// deterministic parts against torchvision and numpy (tests/image/make_image_golden.py): a crop's
+// resampling, ColorJitter for fixed draws, PCA lighting for fixed alphas, the components against
+// numpy's eigh, TenCrop; and the draws' rules.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Writes tests/image/golden/ for tests/test_image.cpp, with PIL and torchvision as the reference:
+"""Writes tests/image/golden/ for tests/test_image.cpp and tests/test_image_folder.cpp, with PIL,
+torchvision and numpy as the reference:
 
   photo.png             a 64x77 RGB photograph (Grace Hopper, matplotlib's public-domain sample,
                         downsized with PIL's LANCZOS): the committed input
@@ -170,7 +171,8 @@ def main():
     stack([color_jitter(colours, case) for case in JITTER_CASES]).save(
         os.path.join(GOLDEN, "color_jitter.png"))
 
-    offset = (IMAGENET_EIGVEC * np.array(LIGHTING_ALPHA) * IMAGENET_EIGVAL).sum(1).astype(np.float32)
+    offset = (IMAGENET_EIGVEC * np.array(LIGHTING_ALPHA) * IMAGENET_EIGVAL).sum(1)
+    offset = offset.astype(np.float32)
     mean, std = (np.array(v, dtype=np.float32) for v in ([0.485, 0.456, 0.406],
                                                           [0.229, 0.224, 0.225]))
     unit = np.asarray(colours, dtype=np.float32) / np.float32(255)  # [H, W, 3]
