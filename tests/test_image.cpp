@@ -1,8 +1,8 @@
 // strata/image: torchvision's ImageNet preprocessing, PIL's bicubic resize and EfficientNet-Lite's
 // preprocessing against PIL and torchvision (golden files from tests/image/make_image_golden.py), a
-// classifier's top-5 on the preprocessed photo against PyTorch, JPEG and PNG decoding against PIL
-// and the files a photo folder holds that must be refused (tests/image/make_messy_images.py), PNG
-// writing, and the pictures' layout.
+// classifier's top-5 on the preprocessed photo and its softmax averaged over ten crops against
+// PyTorch, JPEG and PNG decoding against PIL and the files a photo folder holds that must be
+// refused (tests/image/make_messy_images.py), PNG writing, and the pictures' layout.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,10 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <strata/data/image_folder.hpp>
 #include <strata/image/io.hpp>
 #include <strata/image/preprocess.hpp>
 #include <strata/image/visualize.hpp>
@@ -22,6 +24,7 @@
 #include <strata/models/efficientnet_lite.hpp>
 #include <strata/strata.hpp>
 
+#include "read_floats.hpp"
 #include "temp_dir.hpp"
 
 namespace st = strata;
@@ -43,14 +46,6 @@ img::Image read_ppm(const std::filesystem::path& path) {
   img::Image out(width, height, 3);
   in.read(reinterpret_cast<char*>(out.pixels.data()), std::streamsize(out.pixels.size()));
   REQUIRE(in);
-  return out;
-}
-
-std::vector<float> read_floats(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::vector<float> out(std::filesystem::file_size(path) / sizeof(float));
-  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size() * 4));
   return out;
 }
 
@@ -92,7 +87,7 @@ TEST_CASE("image: BICUBIC equals PIL's, shrinking and enlarging") {
 }
 
 TEST_CASE("image: EfficientNet-Lite's preprocessing equals the PIL reference's tensor") {
-  const auto want = read_floats(golden / "lite_eval_29.f32");  // [3, 29, 29]
+  const auto want = st::test::read_floats(golden / "lite_eval_29.f32");  // [3, 29, 29]
   const auto got =
       img::preprocess(img::read_rgb(golden / "photo.png"), st::models::efficientnet_lite_eval(29));
   REQUIRE(got.size() == want.size());
@@ -102,7 +97,7 @@ TEST_CASE("image: EfficientNet-Lite's preprocessing equals the PIL reference's t
 }
 
 TEST_CASE("image: Resize + CenterCrop + ToTensor + Normalize equal torchvision's tensor") {
-  const auto want = read_floats(golden / "tensor_48_41.f32");  // [3, 41, 41]
+  const auto want = st::test::read_floats(golden / "tensor_48_41.f32");  // [3, 41, 41]
   const auto got = img::imagenet_preprocess(img::read_rgb(golden / "photo.png"), 48, 41);
   REQUIRE(got.size() == want.size());
   float worst = 0;
@@ -139,6 +134,38 @@ TEST_CASE("image: a classifier's top 5 on the preprocessed photo equal PyTorch's
     CHECK(std::abs(logits[top[k]] - want_logit[k]) <= 1e-4 * scale);
     CHECK(std::abs(probabilities[top[k]] - want_probability[k]) <= 1e-4 * want_probability[k]);
   }
+}
+
+TEST_CASE("image: a classifier's softmax averaged over ten crops equals PyTorch's") {
+  st::Model<MiniNet> model;
+  st::load_safetensors(golden / "mini_net.safetensors", model);
+  model.eval();
+  std::vector<float> crops(10 * 3 * 41 * 41);  // [10, 3, 41, 41]
+  std::mt19937_64 rng(0);
+  st::data::ten_crop_transform(st::torchvision_imagenet_eval(48, 41))(
+      img::read_rgb(golden / "photo.png"), rng, crops);
+  const std::vector<double> probabilities = st::ten_crop_probabilities(model, crops);  // [1, 100]
+  REQUIRE(probabilities.size() == 100);
+  std::ifstream want_file(golden / "mini_net_ten_crop.txt");
+  std::size_t index = 0, rank = 0;
+  double p = 0;
+  std::vector<float> as_float(probabilities.begin(), probabilities.end());
+  const auto top = st::top_k(as_float, 5);
+  while (want_file >> index >> p) {
+    CAPTURE(rank);
+    CHECK(top[rank] == index);
+    // float32 logits against PyTorch's float64, as the single-crop test.
+    CHECK(std::abs(probabilities[index] - p) <= 1e-4 * p);
+    ++rank;
+  }
+  CHECK(rank == 5);
+  // mean_softmax averages each group's rows: two rows of two classes, then one group of both.
+  const std::vector<float> logits = {0, 0, std::log(3.0f), 0};  // [2, 2]
+  const auto mean = st::mean_softmax(logits, 2, 2);
+  REQUIRE(mean.size() == 2);
+  CHECK(mean[0] == doctest::Approx((0.5 + 0.75) / 2));
+  CHECK(mean[1] == doctest::Approx((0.5 + 0.25) / 2));
+  CHECK_THROWS_AS(st::mean_softmax(logits, 2, 3), std::invalid_argument);
 }
 
 TEST_CASE("image: PNG written and read back is the same image; failures name the file") {

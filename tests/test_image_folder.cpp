@@ -2,13 +2,18 @@
 // files and folders, other files, a nested folder, an empty class, a greyscale PNG, a truncated
 // PNG, a text file named .png), each with its defined outcome; the loader's batches against
 // direct decoding, the same for any number of workers; the seeded split; and the transforms'
-// deterministic parts against torchvision (tests/image/make_image_golden.py).
+// deterministic parts against torchvision and numpy (tests/image/make_image_golden.py): a crop's
+// resampling, ColorJitter for fixed draws, PCA lighting for fixed alphas, the components against
+// numpy's eigh, TenCrop; and the draws' rules.
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -19,6 +24,7 @@
 #include <strata/image/io.hpp>
 #include <strata/image/transforms.hpp>
 
+#include "read_floats.hpp"
 #include "temp_dir.hpp"
 
 namespace st = strata;
@@ -287,4 +293,211 @@ TEST_CASE("transforms: drawn boxes lie inside, with the asked area and aspect") 
   CHECK(padded.at(2, 2, 1) == grid.at(0, 0, 1));
   const auto box = img::random_crop_box(7, 6, 3, rng);
   CHECK((box.top <= 3 && box.left <= 4 && box.height == 3 && box.width == 3));
+}
+
+TEST_CASE("transforms: ColorJitter with fixed draws equals torchvision's, bit for bit") {
+  const img::Image colours = img::read_rgb(golden / "colours.png");
+  const img::Image want = img::read_rgb(golden / "color_jitter.png");
+  std::ifstream in(golden / "color_jitter.txt");
+  std::string line;
+  std::size_t cases = 0;
+  while (std::getline(in, line)) {
+    CAPTURE(line);
+    std::istringstream row(line);
+    std::string order, factors[4];
+    row >> order >> factors[0] >> factors[1] >> factors[2] >> factors[3];
+    img::ColorJitterDraw draw;
+    for (std::size_t k = 0; k < 4; ++k) draw.order[k] = std::size_t(order[k] - '0');
+    std::optional<double>* slots[4] = {&draw.brightness, &draw.contrast, &draw.saturation,
+                                       &draw.hue};
+    for (std::size_t k = 0; k < 4; ++k)
+      if (factors[k] != "-") *slots[k] = std::stod(factors[k]);
+    const img::Image got = img::color_jitter(colours, draw);
+    const img::Image expected = img::crop(want, {cases * 32, 0, 32, 32});
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < got.pixels.size(); ++i)
+      differing += got.pixels[i] != expected.pixels[i];
+    CHECK(differing == 0);
+    ++cases;
+  }
+  CHECK(cases == 14);
+  CHECK(cases * 32 == want.height);
+}
+
+TEST_CASE("transforms: ColorJitter's draws: a permutation, factors in range, off when zero") {
+  std::mt19937_64 rng(7);
+  const img::ColorJitterOptions o{.brightness = 0.4, .contrast = 1.5, .saturation = 0, .hue = 0.1};
+  std::set<std::array<std::size_t, 4>> orders;
+  for (int i = 0; i < 500; ++i) {
+    const img::ColorJitterDraw d = img::color_jitter_draw(o, rng);
+    auto sorted = d.order;
+    std::sort(sorted.begin(), sorted.end());
+    REQUIRE(sorted == std::array<std::size_t, 4>{0, 1, 2, 3});
+    orders.insert(d.order);
+    REQUIRE((d.brightness && d.contrast && !d.saturation && d.hue));
+    CHECK((*d.brightness >= 0.6 && *d.brightness <= 1.4));
+    CHECK((*d.contrast >= 0.0 && *d.contrast <= 2.5));  // max(0, 1 - 1.5)
+    CHECK((*d.hue >= -0.1 && *d.hue <= 0.1));
+  }
+  CHECK(orders.size() == 24);
+  std::mt19937_64 a(3), b(3);
+  const auto first = img::color_jitter_draw(o, a), second = img::color_jitter_draw(o, b);
+  CHECK((first.order == second.order && first.hue == second.hue));
+  CHECK_THROWS_AS(img::color_jitter_draw({.hue = 0.6}, rng), std::invalid_argument);
+  CHECK_THROWS_AS(img::adjust_hue(pattern(2, 2, 3, 1), -0.51), std::invalid_argument);
+  // All four off: the image untouched (torchvision skips an adjustment whose factor is None;
+  // adjust_hue(0) would not be the identity, PIL's HSV round trip loses precision).
+  const img::Image p = pattern(5, 4, 3, 2);
+  CHECK(img::color_jitter(p, img::color_jitter_draw({}, rng)).pixels == p.pixels);
+  CHECK(img::adjust_hue(p, 0.0).pixels != p.pixels);
+}
+
+TEST_CASE("transforms: PCA lighting with fixed alphas equals the numpy reference") {
+  const auto want = st::test::read_floats(golden / "lighting.f32");  // [3, 32, 32]
+  const auto offset = img::pca_lighting_offset(img::imagenet_pca, {0.05, -0.12, 0.2});
+  const auto got = img::to_normalized_chw(img::read_rgb(golden / "colours.png"), 255.0f,
+                                          st::imagenet_mean, st::imagenet_std, offset);
+  REQUIRE(got.size() == want.size());
+  std::size_t differing = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) differing += got[i] != want[i];
+  CHECK(differing == 0);  // the same float32 operations in the same order
+  // Zero alphas add nothing: the plain ToTensor + Normalize.
+  const img::Image p = pattern(4, 3, 3, 1);
+  CHECK(img::to_normalized_chw(p, 255.0f, st::imagenet_mean, st::imagenet_std,
+                               img::pca_lighting_offset(img::imagenet_pca, {0, 0, 0})) ==
+        img::to_normalized_chw(p, 255.0f, st::imagenet_mean, st::imagenet_std));
+}
+
+TEST_CASE("transforms: pca_components equal numpy's eigh of np.cov; alphas are N(0, std)") {
+  const std::vector<img::Image> images = {img::read_rgb(golden / "photo.png"),
+                                          img::read_rgb(golden / "colours.png")};
+  const img::PcaComponents got = img::pca_components(images);
+  std::ifstream in(golden / "pca.txt");
+  img::PcaComponents want{};
+  for (double& v : want.eigval) in >> v;
+  for (auto& row : want.eigvec)
+    for (double& v : row) in >> v;
+  REQUIRE(in);
+  // Double sums over 8,000 pixels in another order than numpy's, and an iterative solver:
+  // agreement to 1e-12 is far tighter than any use of the components needs.
+  for (std::size_t k = 0; k < 3; ++k) {
+    CAPTURE(k);
+    CHECK(std::abs(got.eigval[k] - want.eigval[k]) <= 1e-12);
+    for (std::size_t c = 0; c < 3; ++c)
+      CHECK(std::abs(got.eigvec[c][k] - want.eigvec[c][k]) <= 1e-12);
+  }
+  CHECK_THROWS_AS(img::pca_components(std::vector<img::Image>{pattern(1, 1, 3, 1)}),
+                  std::invalid_argument);
+
+  std::mt19937_64 rng(5);
+  double sum = 0, squares = 0;
+  constexpr int draws = 20000;
+  for (int i = 0; i < draws; ++i)
+    for (const double a : img::pca_lighting_draw(0.1, rng)) {
+      sum += a;
+      squares += a * a;
+    }
+  const double n = 3.0 * draws, mean = sum / n, stddev = std::sqrt(squares / n - mean * mean);
+  // The standard errors are 0.1 / sqrt(n) = 0.0004 for the mean and about 0.0003 for the std.
+  CHECK(std::abs(mean) < 0.002);
+  CHECK(std::abs(stddev - 0.1) < 0.0015);
+}
+
+TEST_CASE("transforms: TenCrop's crops and their order equal torchvision's") {
+  // Every pixel of colours.png's random rows differs, so equal crops mean equal boxes.
+  const img::Image image = img::crop(img::read_rgb(golden / "colours.png"), {0, 0, 11, 13});
+  const img::Image want = img::read_rgb(golden / "ten_crop.png");
+  const std::vector<img::Image> got = img::ten_crop(image, 6);
+  REQUIRE(got.size() == 10);
+  REQUIRE(want.height == 60);
+  for (std::size_t k = 0; k < 10; ++k) {
+    CAPTURE(k);
+    CHECK(got[k].pixels == img::crop(want, {6 * k, 0, 6, 6}).pixels);
+  }
+  // Centre offsets 3.5 and 2.5 round to the even neighbours 4 and 2.
+  CHECK(img::five_crop_boxes(13, 11, 6)[4] == img::CropBox{2, 4, 6, 6});
+  CHECK(img::five_crop_boxes(13, 11, 6)[3] == img::CropBox{5, 7, 6, 6});
+  CHECK_THROWS_AS(img::five_crop_boxes(13, 11, 12), std::invalid_argument);
+}
+
+TEST_CASE("image folder: the ten-crop transform writes the ten normalised crops") {
+  const img::Image photo = img::read_rgb(golden / "photo.png");
+  const st::EvalPreprocessing how = st::torchvision_imagenet_eval(48, 41);
+  std::vector<float> out(10 * 3 * 41 * 41);  // [10, 3, 41, 41]
+  std::mt19937_64 rng(0);
+  st::data::ten_crop_transform(how)(photo, rng, out);
+  // The fifth crop is the centre: the plain evaluation transform's tensor.
+  const auto centre = img::preprocess(photo, how);  // [3, 41, 41]
+  CHECK(std::equal(centre.begin(), centre.end(), out.begin() + 4 * centre.size()));
+  const auto mirrored = img::preprocess(img::horizontal_flip(photo), how);
+  CHECK(std::equal(mirrored.begin(), mirrored.end(), out.begin() + 9 * centre.size()));
+  st::EvalPreprocessing crop_first = how;
+  crop_first.geometry = st::EvalPreprocessing::Geometry::crop_then_resize;
+  CHECK_THROWS_AS(st::data::ten_crop_transform(crop_first), std::invalid_argument);
+}
+
+TEST_CASE("train transform: RandomCrop with padding draws every offset of the padded image") {
+  const img::Image image = pattern(8, 6, 3, 4);
+  const st::data::TrainTransformOptions o{.size = 6,
+                                          .crop_kind = st::data::TrainCrop::padded,
+                                          .padding = 2,
+                                          .flip = false,
+                                          .mean = {0, 0, 0},
+                                          .std = {1, 1, 1},
+                                          .divisor = 1};
+  const auto transform = st::data::train_transform(o);
+  const img::Image padded = img::pad(image, 2);  // 12x10: offsets 0..6 across, 0..4 down
+  std::set<std::pair<std::size_t, std::size_t>> offsets;
+  std::vector<float> out(3 * 6 * 6);  // [3, 6, 6]
+  for (std::uint64_t seed = 0; seed < 400; ++seed) {
+    std::mt19937_64 rng(seed);
+    transform(image, rng, out);
+    std::size_t found = 0;
+    for (std::size_t top = 0; top <= 4; ++top)
+      for (std::size_t left = 0; left <= 6; ++left) {
+        const img::Image want = img::crop(padded, {top, left, 6, 6});
+        if (img::to_normalized_chw(want, 1, {0, 0, 0}, {1, 1, 1}) == out) {
+          offsets.insert({top, left});
+          ++found;
+        }
+      }
+    REQUIRE(found == 1);
+  }
+  CHECK(offsets.size() == 5 * 7);
+  // Without padding a crop larger than the image cannot be drawn.
+  auto unpadded = o;
+  unpadded.padding = 0;
+  unpadded.size = 7;
+  std::mt19937_64 rng(1);
+  CHECK_THROWS_AS(st::data::train_transform(unpadded)(image, rng, out), std::invalid_argument);
+}
+
+TEST_CASE(
+    "train transform: jitter, lighting and padded crops give the same batches for any "
+    "number of workers") {
+  const st::test::TempDir dir;
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 6; ++i)
+      write_image(dir / ("class" + std::to_string(c)) / (std::to_string(i) + ".png"),
+                  pattern(8 + i % 2, 8, 3, static_cast<std::uint8_t>(c * 6 + i)));
+  const st::data::ImageFolder folder(dir.path());
+  const auto run = [&](const st::data::TrainTransformOptions& augment, std::size_t workers) {
+    st::data::ImageFolderLoader loader(
+        folder, folder.all(), st::data::train_transform(augment),
+        {.batch = 5, .sample_size = 3 * 8 * 8, .seed = 4, .workers = workers});
+    return std::pair{read_epoch(loader), read_epoch(loader)};
+  };
+  const st::data::TrainTransformOptions plain{
+      .size = 8, .crop_kind = st::data::TrainCrop::padded, .padding = 3};
+  auto augmented = plain;
+  augmented.jitter = {.brightness = 0.4, .contrast = 0.4, .saturation = 0.4, .hue = 0.1};
+  augmented.lighting = img::PcaLightingOptions{};
+  const auto one = run(augmented, 1), three = run(augmented, 3);
+  CHECK(one.first.images == three.first.images);
+  CHECK(one.second.images == three.second.images);
+  CHECK(one.first.images != one.second.images);  // each epoch draws anew
+  // The same draws of crop and flip, then the colour: the augmentations change the values.
+  const auto without = run(plain, 2);
+  CHECK(without.first.samples == one.first.samples);
+  CHECK(without.first.images != one.first.images);
 }

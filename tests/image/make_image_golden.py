@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Writes tests/image/golden/ for tests/test_image.cpp, with PIL and torchvision as the reference:
+"""Writes tests/image/golden/ for tests/test_image.cpp and tests/test_image_folder.cpp, with PIL,
+torchvision and numpy as the reference:
 
   photo.png             a 64x77 RGB photograph (Grace Hopper, matplotlib's public-domain sample,
                         downsized with PIL's LANCZOS): the committed input
@@ -18,11 +19,31 @@
   crop_fallback.txt     RandomResizedCrop.get_params where no try can succeed (scale above 1):
                         "width height ratio_min ratio_max -> top left height width", the
                         central fallback
+  colours.png           a 32x32 RGB input for the colour transforms, seeded numpy draws: 24 rows
+                        of uniform random pixels, then greys, primaries and secondaries (ties
+                        of the largest channel), and saturated and dark pixels
+  color_jitter.txt      the ColorJitter cases, one a line: "order brightness contrast
+                        saturation hue", "-" for an adjustment switched off
+  color_jitter.png      ColorJitter's forward on colours.png for each case, its get_params
+                        replaced by the fixed draw: the outputs stacked, 32 rows each
+  lighting.f32          PCA lighting (fb.resnet.torch's Lighting) on colours.png with ImageNet's
+                        components and the alphas LIGHTING_ALPHA, numpy: the offsets
+                        eigvec * alpha * eigval summed per channel in float64, then float32
+                        ((v / 255 + offset) - mean) / std with ImageNet's statistics:
+                        [3, 32, 32] float32
+  pca.txt               numpy's eigh of np.cov of the pixels of photo.png and colours.png as
+                        v / 255: the eigenvalues, largest first, on the first line, then the
+                        rows of the eigenvector matrix (components as columns, each turned so
+                        that its entry of largest magnitude is positive)
+  ten_crop.png          TenCrop(6) of the 13x11 top left of colours.png (centre offsets 3.5 and
+                        2.5 round to the even 4 and 2): the ten 6x6 crops stacked in its order
   mini_net.safetensors  a reduced classifier, seeded random weights and BatchNorm statistics:
                         Conv(3->8, 3, s2) BN ReLU Conv(8->16, 3, s2) BN ReLU AvgPool(1) Flatten
                         Linear(16->100)
   mini_net_top5.txt     its eval-mode logits on that tensor: the top 5 as "index logit
                         probability", from float64 arithmetic on the float32 weights
+  mini_net_ten_crop.txt its softmax averaged over Resize(48), TenCrop(41), ToTensor, Normalize
+                        of the photo, float64 as above: the top 5 as "index probability"
 
 Run with Debian's python (torch 1.13, torchvision 0.14, PIL 9.4):
     /usr/bin/python3 tests/image/make_image_golden.py
@@ -52,6 +73,57 @@ def mini_net():
         nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
         nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 100))
+
+
+# (order, brightness, contrast, saturation, hue): each adjustment alone on both sides of its
+# identity (factors above 1 clip), then all four in several orders.
+JITTER_CASES = [
+    ([0, 1, 2, 3], 0.6, None, None, None), ([0, 1, 2, 3], 1.7, None, None, None),
+    ([0, 1, 2, 3], None, 0.0, None, None), ([0, 1, 2, 3], None, 0.55, None, None),
+    ([0, 1, 2, 3], None, 1.9, None, None), ([0, 1, 2, 3], None, None, 0.3, None),
+    ([0, 1, 2, 3], None, None, 1.6, None), ([0, 1, 2, 3], None, None, None, 0.1),
+    ([0, 1, 2, 3], None, None, None, -0.05), ([0, 1, 2, 3], None, None, None, -0.5),
+    ([0, 1, 2, 3], None, None, None, 0.5), ([3, 2, 1, 0], 1.3, 0.7, 1.4, 0.21),
+    ([1, 3, 0, 2], 0.8, 1.25, 0.6, -0.33), ([2, 0, 3, 1], 1.1, 0.9, 0.0, 0.07),
+]
+
+
+LIGHTING_ALPHA = [0.05, -0.12, 0.2]
+IMAGENET_EIGVAL = np.array([0.2175, 0.0188, 0.0045])
+IMAGENET_EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
+                            [-0.5836, -0.6948, 0.4203]])
+
+
+def colours_image():
+    rng = np.random.default_rng(12)
+    pixels = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+    special = [(0, 0, 0), (255, 255, 255), (128, 128, 128), (7, 7, 7), (255, 0, 0), (0, 255, 0),
+               (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255), (200, 200, 13),
+               (13, 200, 200), (200, 13, 200), (1, 0, 0), (0, 1, 1), (254, 255, 254)]
+    pixels[24, :16] = special
+    pixels[24, 16:] = special[::-1]
+    pixels[25:28] = rng.integers(0, 8, size=(3, 32, 3))  # dark: small differences
+    saturated = pixels[28:32].copy()
+    saturated[..., 0] = 255  # one channel at the maximum, one at zero
+    saturated[..., 2] = 0
+    pixels[28:32] = saturated
+    return Image.fromarray(pixels, "RGB")
+
+
+def color_jitter(image, case):
+    order, *factors = case
+    jitter = transforms.ColorJitter(0.9, 0.9, 0.9, 0.5)
+    jitter.get_params = lambda *ranges: (torch.tensor(order), *factors)
+    return jitter(image)
+
+
+def stack(images):
+    out = Image.new("RGB", (images[0].width, sum(i.height for i in images)))
+    top = 0
+    for image in images:
+        out.paste(image, (0, top))
+        top += image.height
+    return out
 
 
 def main():
@@ -88,6 +160,37 @@ def main():
                                                           (2.0, 3.0), ratio)
             f.write(f"{width} {height} {ratio[0]!r} {ratio[1]!r} -> {' '.join(map(str, box))}\n")
 
+    colours_path = os.path.join(GOLDEN, "colours.png")
+    if not os.path.exists(colours_path):
+        colours_image().save(colours_path)
+    colours = Image.open(colours_path).convert("RGB")
+    with open(os.path.join(GOLDEN, "color_jitter.txt"), "w") as f:
+        for order, *factors in JITTER_CASES:
+            f.write(" ".join(["".join(map(str, order))] +
+                             ["-" if x is None else repr(x) for x in factors]) + "\n")
+    stack([color_jitter(colours, case) for case in JITTER_CASES]).save(
+        os.path.join(GOLDEN, "color_jitter.png"))
+
+    offset = (IMAGENET_EIGVEC * np.array(LIGHTING_ALPHA) * IMAGENET_EIGVAL).sum(1)
+    offset = offset.astype(np.float32)
+    mean, std = (np.array(v, dtype=np.float32) for v in ([0.485, 0.456, 0.406],
+                                                          [0.229, 0.224, 0.225]))
+    unit = np.asarray(colours, dtype=np.float32) / np.float32(255)  # [H, W, 3]
+    lit = (unit + offset - mean) / std
+    lit.transpose(2, 0, 1).astype("<f4").tofile(os.path.join(GOLDEN, "lighting.f32"))
+
+    pixels = np.concatenate([np.asarray(i, dtype=np.float64).reshape(-1, 3) / 255
+                             for i in (photo, colours)])
+    eigval, eigvec = np.linalg.eigh(np.cov(pixels, rowvar=False))
+    eigval, eigvec = eigval[::-1], eigvec[:, ::-1]
+    eigvec = eigvec * np.sign(eigvec[np.abs(eigvec).argmax(0), range(3)])
+    with open(os.path.join(GOLDEN, "pca.txt"), "w") as f:
+        for row in [eigval, *eigvec]:
+            f.write(" ".join(f"{v!r}" for v in row) + "\n")
+
+    stack(transforms.TenCrop(6)(colours.crop((0, 0, 13, 11)))).save(
+        os.path.join(GOLDEN, "ten_crop.png"))
+
     torch.manual_seed(5)
     net = mini_net()
     randomize_batchnorms(net)
@@ -100,6 +203,16 @@ def main():
     with open(os.path.join(GOLDEN, "mini_net_top5.txt"), "w") as f:
         for i in top.indices.tolist():
             f.write(f"{i} {logits[i].item():.9g} {probabilities[i].item():.9g}\n")
+
+    crops = transforms.Compose([
+        transforms.Resize(48), transforms.TenCrop(41),
+        transforms.Lambda(lambda crops: torch.stack([IMAGENET(transforms.ToTensor()(c))
+                                                     for c in crops]))])(photo)  # [10, 3, 41, 41]
+    with torch.no_grad():
+        mean_probabilities = torch.softmax(net(crops.double()), 1).mean(0)  # [100]
+    with open(os.path.join(GOLDEN, "mini_net_ten_crop.txt"), "w") as f:
+        for i in torch.topk(mean_probabilities, 5).indices.tolist():
+            f.write(f"{i} {mean_probabilities[i].item():.9g}\n")
 
 
 if __name__ == "__main__":

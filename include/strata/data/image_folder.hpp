@@ -34,6 +34,7 @@
 #include <functional>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <span>
 #include <stdexcept>
@@ -136,7 +137,7 @@ class ImageFolder {
       std::vector<std::size_t> members;
       for (std::size_t i = 0; i < samples_.size(); ++i)
         if (samples_[i].label == static_cast<std::int32_t>(c)) members.push_back(i);
-      detail::shuffle(members, rng);
+      strata::shuffle(members, rng);
       const auto count = static_cast<std::size_t>(
           std::nearbyint(validation_fraction * static_cast<double>(members.size())));
       for (std::size_t k = 0; k < count; ++k) to_validation[members[k]] = true;
@@ -194,23 +195,63 @@ inline ImageTransform eval_transform(EvalPreprocessing how) {
   };
 }
 
-// torchvision's training recipe: RandomResizedCrop(size, scale, ratio) (bilinear), then
-// RandomHorizontalFlip(0.5) when `flip`, ToTensor and Normalize(mean, std).
+// The ten-crop evaluation: Resize(how.resize_short), TenCrop(how.size), each crop ToTensor and
+// Normalize: [10, 3, size, size] per image, so a loader's batch of n images is the model's
+// input of 10 n crops (sample_size 10 * 3 * size * size); ten_crop_probabilities
+// (strata/train/metrics.hpp) averages them.
+inline ImageTransform ten_crop_transform(EvalPreprocessing how) {
+  if (how.geometry != EvalPreprocessing::Geometry::resize_then_crop)
+    throw std::invalid_argument("ten_crop_transform: needs a resize_then_crop preprocessing");
+  return [how](const image::Image& rgb, std::mt19937_64&, std::span<float> out) {
+    std::vector<float> crops;  // [10, 3, size, size]
+    for (const image::Image& crop :
+         image::ten_crop(image::resize_short_side(rgb, how.resize_short, how.resample), how.size)) {
+      const auto tensor = image::to_normalized_chw(crop, how.divisor, how.mean, how.std);
+      crops.insert(crops.end(), tensor.begin(), tensor.end());
+    }
+    detail::write_sample("ten_crop_transform", crops, out);
+  };
+}
+
+// The training crop: RandomResizedCrop(size, scale, ratio) (bilinear), or RandomCrop(size,
+// padding) with zero fill, the image cropped as it is (CIFAR's recipe: images about size x size).
+enum class TrainCrop { random_resized, padded };
+
+// torchvision's training recipe: the crop, RandomHorizontalFlip(0.5) when `flip`, ColorJitter
+// (off while all four are 0), ToTensor, PCA lighting on the [0, 1] values when set (AlexNet's,
+// as fb.resnet.torch), Normalize(mean, std). Each draws from the sample's generator in that order.
 struct TrainTransformOptions {
   std::size_t size = 224;
-  image::RandomResizedCropOptions crop{};
+  TrainCrop crop_kind = TrainCrop::random_resized;
+  image::RandomResizedCropOptions crop{};  // TrainCrop::random_resized
+  std::size_t padding = 4;                 // TrainCrop::padded, on every side
   bool flip = true;
+  image::ColorJitterOptions jitter{};
+  std::optional<image::PcaLightingOptions> lighting{};
   std::array<float, 3> mean = imagenet_mean, std = imagenet_std;
   float divisor = 255.0f;
 };
 
 inline ImageTransform train_transform(TrainTransformOptions o) {
   return [o](const image::Image& rgb, std::mt19937_64& rng, std::span<float> out) {
-    const auto box = image::random_resized_crop_box(rgb.width, rgb.height, o.crop, rng);
-    image::Image square = image::resized_crop(rgb, box, o.size, o.size);
+    image::Image square;
+    if (o.crop_kind == TrainCrop::random_resized) {
+      const auto box = image::random_resized_crop_box(rgb.width, rgb.height, o.crop, rng);
+      square = image::resized_crop(rgb, box, o.size, o.size);
+    } else {
+      const image::Image padded = image::pad(rgb, o.padding);
+      square =
+          image::crop(padded, image::random_crop_box(padded.width, padded.height, o.size, rng));
+    }
     if (o.flip && uniform(rng, 0.0, 1.0) < 0.5) square = image::horizontal_flip(square);
+    square = image::color_jitter(std::move(square), image::color_jitter_draw(o.jitter, rng));
+    const std::array<float, 3> offset =
+        o.lighting
+            ? image::pca_lighting_offset(o.lighting->components,
+                                         image::pca_lighting_draw(o.lighting->alpha_std, rng))
+            : std::array<float, 3>{};
     detail::write_sample("train_transform",
-                         image::to_normalized_chw(square, o.divisor, o.mean, o.std),
+                         image::to_normalized_chw(square, o.divisor, o.mean, o.std, offset),
                          out);  // [3, size, size]
   };
 }
@@ -289,7 +330,7 @@ class ImageFolderLoader {
     order_ = indices_;
     if (options_.shuffle) {
       std::mt19937_64 rng(options_.seed + 0x9e3779b97f4a7c15ULL * (epoch_ + 1));
-      detail::shuffle(order_, rng);
+      strata::shuffle(order_, rng);
     }
     if (options_.drop_last) order_.resize(batches_per_epoch() * options_.batch);
     current_epoch_ = epoch_++;

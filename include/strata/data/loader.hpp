@@ -81,14 +81,6 @@ inline std::filesystem::path find_idx_file(const std::filesystem::path& dir,
                   " and " + stem + ".gz");
 }
 
-// Hand-rolled Fisher-Yates instead of std::shuffle: std::shuffle's output differs between
-// standard libraries, whereas mt19937_64's sequence is fixed by the standard, so this order is
-// reproducible everywhere.
-inline void shuffle(std::span<std::size_t> order, std::mt19937_64& rng) {
-  for (std::size_t i = order.size(); i > 1; --i)
-    std::swap(order[i - 1], order[uniform_below(rng, i)]);
-}
-
 }  // namespace detail
 
 // Reads the MNIST file layout (also used by Fashion-MNIST and KMNIST) from `dir`, accepting each
@@ -189,7 +181,7 @@ class Loader {
     if (opt_.shuffle) {
       std::iota(order_.begin(), order_.end(), std::size_t{0});
       std::mt19937_64 rng(opt_.seed + epoch_);
-      detail::shuffle(order_, rng);
+      strata::shuffle(order_, rng);
     }
     // A stream apart from the shuffle's, so that augmenting does not change the order.
     augment_rng_.seed(~(opt_.seed + epoch_));

@@ -77,7 +77,7 @@ inline std::vector<std::size_t> sample_per_class(const Dataset& dataset, std::si
       throw std::invalid_argument("sample_per_class: class " + std::to_string(c) + " has " +
                                   std::to_string(members[c].size()) + " samples, fewer than " +
                                   std::to_string(per_class));
-    detail::shuffle(members[c], rng);
+    strata::shuffle(members[c], rng);
     out.insert(out.end(), members[c].begin(), members[c].begin() + std::ptrdiff_t(per_class));
   }
   std::sort(out.begin(), out.end());

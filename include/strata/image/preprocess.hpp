@@ -180,32 +180,39 @@ inline Image resize_short_side(const Image& in, std::size_t size,
   return wide ? resize(in, long_side, size, resample) : resize(in, size, long_side, resample);
 }
 
-// transforms.CenterCrop(size): offsets int(round((in - size) / 2.0)), where Python's round
+// transforms.CenterCrop(size)'s box: offsets int(round((in - size) / 2.0)), where Python's round
 // takes halves to the even neighbour.
-inline Image center_crop(const Image& in, std::size_t size) {
-  if (in.width < size || in.height < size)
-    throw std::invalid_argument("center_crop: a " + std::to_string(in.width) + "x" +
-                                std::to_string(in.height) + " image is smaller than the crop " +
+inline CropBox center_crop_box(std::size_t width, std::size_t height, std::size_t size) {
+  if (width < size || height < size)
+    throw std::invalid_argument("center_crop: a " + std::to_string(width) + "x" +
+                                std::to_string(height) + " image is smaller than the crop " +
                                 std::to_string(size));
   const auto offset = [](std::size_t excess) {
     const std::size_t half = excess / 2;
     return excess % 2 == 1 && half % 2 == 1 ? half + 1 : half;
   };
-  const std::size_t top = offset(in.height - size), left = offset(in.width - size);
-  return crop(in, {top, left, size, size});
+  return {offset(height - size), offset(width - size), size, size};
+}
+
+inline Image center_crop(const Image& in, std::size_t size) {
+  return crop(in, center_crop_box(in.width, in.height, size));
 }
 
 // ToTensor then Normalize: [C, H, W] floats ((v / divisor) - mean[c]) / std[c], in float32 as
-// torch (divisor 255 is ToTensor's).
+// torch (divisor 255 is ToTensor's). `offset` is added to v / divisor before Normalize, where PCA
+// lighting adds its noise (pca_lighting_offset in transforms.hpp); adding the default 0 changes
+// nothing.
 inline std::vector<float> to_normalized_chw(const Image& in, float divisor,
                                             const std::array<float, 3>& mean,
-                                            const std::array<float, 3>& std) {
+                                            const std::array<float, 3>& std,
+                                            const std::array<float, 3>& offset = {}) {
   if (in.channels != 3) throw std::invalid_argument("to_normalized_chw: the image must be RGB");
   const std::size_t plane = in.width * in.height;
   std::vector<float> out(3 * plane);  // [3, H, W]
   for (std::size_t c = 0; c < 3; ++c)
     for (std::size_t i = 0; i < plane; ++i)
-      out[c * plane + i] = (static_cast<float>(in.pixels[i * 3 + c]) / divisor - mean[c]) / std[c];
+      out[c * plane + i] =
+          (static_cast<float>(in.pixels[i * 3 + c]) / divisor + offset[c] - mean[c]) / std[c];
   return out;
 }
 

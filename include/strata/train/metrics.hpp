@@ -43,6 +43,31 @@ inline std::vector<double> softmax(std::span<const float> logits) {
   return p;
 }
 
+// The softmax averaged over each run of `group` consecutive rows of [rows, classes] logits: the
+// probabilities of several views of one image (ten_crop), [rows / group, classes].
+inline std::vector<double> mean_softmax(std::span<const float> logits, std::size_t classes,
+                                        std::size_t group) {
+  if (classes == 0 || group == 0 || logits.size() % (classes * group) != 0)
+    throw std::invalid_argument("mean_softmax: " + std::to_string(logits.size()) +
+                                " logits are not whole groups of " + std::to_string(group) +
+                                " rows of " + std::to_string(classes));
+  std::vector<double> out(logits.size() / group);  // [rows / group, classes]
+  for (std::size_t row = 0; row < logits.size() / classes; ++row) {
+    const std::vector<double> p = softmax(logits.subspan(row * classes, classes));
+    for (std::size_t k = 0; k < classes; ++k)
+      out[row / group * classes + k] += p[k] / static_cast<double>(group);
+  }
+  return out;
+}
+
+// A model's softmax averaged over each image's ten crops (data::ten_crop_transform's batch,
+// [10 images, C, H, W]): [images, classes] probabilities.
+template <class M>
+std::vector<double> ten_crop_probabilities(M& model, std::span<const float> crops) {
+  const std::vector<float> logits = model.forward(crops).read();  // [10 images, classes]
+  return mean_softmax(logits, M::output_shape::size, 10);
+}
+
 // Accumulates top-1, top-k and the confusion matrix (rows: true class, columns: predicted).
 class Evaluation {
  public:
