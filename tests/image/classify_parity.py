@@ -12,20 +12,18 @@ two decimals classify_image prints.
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 
 import torch
 from PIL import Image
-from torchvision import models, transforms
+from torchvision import transforms
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from torch_to_safetensors import random_model, save_safetensors  # noqa: E402
-
-LINE = re.compile(r"^\s+([0-9.]+)%\s+(\d+) .* logit (\S+)$")
+import top5  # noqa: E402
 
 
 def main():
@@ -46,9 +44,7 @@ def main():
                           "--threads", "1", image_path], check=True, capture_output=True,
                          text=True).stdout
     print(out)
-    got = [LINE.match(line) for line in out.splitlines()[1:]]
-    if len(got) != 5 or not all(got):
-        sys.exit(f"classify_image printed an unexpected top 5:\n{out}")
+    got = top5.parse(out)
 
     preprocess = transforms.Compose([
         transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
@@ -57,20 +53,9 @@ def main():
     model.eval()
     with torch.no_grad():
         logits = model.double()(x.double())[0]  # [1000]
-    probabilities = torch.softmax(logits, 0)
-    want = torch.topk(logits, 5).indices.tolist()
-    tolerance = 1e-4 * logits.abs().max().item()
-    failures = []
-    for k, (match, index) in enumerate(zip(got, want)):
-        percent, got_index, got_logit = float(match[1]), int(match[2]), float(match[3])
-        print(f"top {k + 1}: torchvision {index} logit {logits[index].item():.6g} "
-              f"{100 * probabilities[index].item():.2f}%")
-        if got_index != index:
-            failures.append(f"top {k + 1} is class {got_index}, torchvision's is {index}")
-        elif abs(got_logit - logits[index].item()) > tolerance:
-            failures.append(f"class {index}: logit {got_logit} vs {logits[index].item()}")
-        elif abs(percent - 100 * probabilities[index].item()) > 0.00005 + 1e-9:  # printed %.4f
-            failures.append(f"class {index}: {percent}% vs {100 * probabilities[index].item()}%")
+    # printed %.4f: half a unit of its last digit
+    failures = top5.compare(got, logits, "resnet18", 0.0000005 + 1e-11,
+                            1e-4 * logits.abs().max().item())
     if failures:
         sys.exit("classify_image differs from torchvision:\n  " + "\n  ".join(failures))
     print("classify_image_parity: the top 5 equal torchvision's")

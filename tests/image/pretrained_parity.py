@@ -20,7 +20,6 @@ import argparse
 import importlib.machinery
 import importlib.util
 import os
-import re
 import subprocess
 import sys
 import zipfile
@@ -29,13 +28,14 @@ import numpy as np
 import torch
 from PIL import Image
 
+import top5
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FETCH = os.path.join(HERE, "..", "..", "tools", "fetch-pretrained")
 PORT = "efficientnet-lite-pytorch==0.1.0"
 PHOTOS = "scikit-image==0.22.0"  # any version's wheel has skimage/data/{chelsea,coffee}.png
 MODELS = {"efficientnet_lite0": "efficientnet-lite0", "efficientnet_lite1": "efficientnet-lite1",
           "efficientnet_lite2": "efficientnet-lite2"}
-LINE = re.compile(r"^\s+([0-9.]+)%\s+(\d+) .* logit (\S+)$")
 TOLERANCE = 1e-4
 
 
@@ -129,23 +129,9 @@ def main():
             out = subprocess.run([args.exe, "--model", name, "--weights", weights, "--threads",
                                   "2", photo], check=True, capture_output=True, text=True).stdout
             print(out, end="")
-            got = [LINE.match(line) for line in out.splitlines()[1:]]
-            if len(got) != 5 or not all(got):
-                sys.exit(f"classify_image printed an unexpected top 5:\n{out}")
             with torch.no_grad():
                 logits = reference(reference_input(photo, size).double())[0]  # [1000]
-            probabilities = torch.softmax(logits, 0)
-            want = torch.topk(logits, 5).indices.tolist()
-            for k, (match, index) in enumerate(zip(got, want)):
-                percent, got_index, got_logit = float(match[1]), int(match[2]), float(match[3])
-                p = probabilities[index].item()
-                print(f"  reference top {k + 1}: {index} p {p:.6f} logit {logits[index]:.6f}; "
-                      f"|dp| {abs(percent / 100 - p):.2e}")
-                if got_index != index:
-                    failures.append(f"{name} {photo}: top {k + 1} is class {got_index}, the "
-                                    f"reference's is {index}")
-                elif abs(percent / 100 - p) > TOLERANCE:
-                    failures.append(f"{name} {photo}: class {index} p {percent / 100} vs {p}")
+            failures += top5.compare(top5.parse(out), logits, f"{name} {photo}", TOLERANCE)
     if failures:
         sys.exit("classify_image differs from the PyTorch reference:\n  " + "\n  ".join(failures))
     print("pretrained_parity: the top 5 of every model and photo equal the reference's")
