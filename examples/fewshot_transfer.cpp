@@ -13,8 +13,9 @@
 //   fewshot_transfer --weights "$(tools/fetch-pretrained efficientnet_lite0)" --test test2k
 //       --run 1:shots5_seed1 --run 2:shots5_seed2 ... [--validation-per-class 20]
 //       [--steps 300] [--threads 2] [--predictions-png grid.png]
-// Each --run SEED:DIR is a folder of root/<class>/<image> with 20 + shots images per class;
-// the seeded split keeps 20 per class for validation. The rows printed are tab-separated.
+// Each --run SEED:DIR is a folder of root/<class>/<image> with shots + 20 images per class, of
+// which the last 20 of each class (in file-name order) are the validation split; SEED seeds
+// the initial weights and the batch order. The rows printed are tab-separated.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include <strata/data/image_folder.hpp>
+#include <strata/data/subset.hpp>
 #include <strata/io/safetensors.hpp>
 #include <strata/models/efficientnet_lite.hpp>
 #include <strata/models/simple_cnn.hpp>
@@ -116,6 +118,15 @@ st::data::Dataset outputs(st::Model<Net>& model, const st::data::Dataset& in) {
   return out;
 }
 
+// The first `per_class` samples of each class of `in`, in order.
+st::data::Dataset first_of_each_class(const st::data::Dataset& in, std::size_t per_class) {
+  std::vector<std::size_t> indices;
+  std::vector<std::size_t> taken(classes, 0);
+  for (std::size_t i = 0; i < in.count; ++i)
+    if (taken[static_cast<std::size_t>(in.labels[i])]++ < per_class) indices.push_back(i);
+  return st::data::subset(in, indices);
+}
+
 struct Trial {
   float lr = 0;
   double validation = 0, test = 0;
@@ -193,8 +204,14 @@ int run(const Options& o) {
                                " images per class, not more than the " +
                                std::to_string(o.validation_per_class) + " kept for validation");
     const std::size_t shots = per_class - o.validation_per_class;
-    const auto [train_indices, validation_indices] =
-        folder.split(double(o.validation_per_class) / double(per_class), seed);
+    // Per class, the first `shots` files in the folder's (sorted) order train and the rest
+    // validate: tools/idx-to-folder names files by their index in the data set, drawn at
+    // random, so this split is as random as a seeded one, and the PyTorch script makes the same.
+    std::vector<std::size_t> train_indices, validation_indices, seen(classes, 0);
+    for (std::size_t i = 0; i < folder.size(); ++i) {
+      const auto label = static_cast<std::size_t>(folder.samples()[i].label);
+      (seen[label]++ < shots ? train_indices : validation_indices).push_back(i);
+    }
     auto lite_input = [&](const std::vector<std::size_t>& indices) {
       return outputs(*front, read(folder, indices, st::data::eval_transform(whole_image()), 3, side,
                                   o.workers));  // [N, 192, 3, 3]
@@ -255,21 +272,19 @@ int run(const Options& o) {
     print("scratch", shots, seed, trials, since(started));
 
     if (!o.predictions_png.empty() && !drawn) {
-      // The first test images, at Lite's input size, with the first run's chosen fine-tuned
-      // model's predictions.
+      // The first three test images of each class, at Lite's input size, with the first run's
+      // chosen fine-tuned model's predictions.
       drawn = true;
-      const std::size_t count = std::min<std::size_t>(36, test_images.count);
+      const st::data::Dataset shown = first_of_each_class(test_images, 3);  // [30, 3, 96, 96]
       best_back->eval();
       const std::vector<float> logits =
-          best_back->forward({test_front.images.data(), count * test_front.image_size()})
-              .read();  // [count, classes]
-      const auto names = test_folder.classes();
+          best_back->forward(first_of_each_class(test_front, 3).images).read();  // [30, classes]
+      const auto& names = test_folder.classes();
       const std::vector<std::string_view> labels(names.begin(), names.end());
       st::image::write_png(
           o.predictions_png,
-          st::image::predictions({test_images.images.data(), count * test_images.image_size()},
-                                 count, 3, side, side, test_images.labels, logits, labels,
-                                 {.columns = 6, .gap = 6}));
+          st::image::predictions(shown.images, shown.count, 3, side, side, shown.labels, logits,
+                                 labels, {.columns = 6, .gap = 6}));
       std::printf("# wrote %s\n", o.predictions_png.c_str());
     }
   }

@@ -3,16 +3,17 @@
 docs/transfer-learning.md: a linear probe on EfficientNet-Lite0's pooled ImageNet features,
 selective fine-tuning (block 15 and the 1x1 head convolution at a tenth of the new head's
 rate, BatchNorm in eval mode) and SimpleCNN from scratch on 28x28 greyscale; for each, Adam at
-1e-3, 3e-3 and 1e-2 for 300 steps of 32 images, the rate chosen on the 20 validation images per
-class of ImageFolder-style split, the chosen one tested.
+1e-3, 3e-3 and 1e-2 for 300 steps of 32 images, the rate chosen on the last 20 images of each class
+(the validation split), the chosen one tested. The same images as strata's in each split; the
+seed gives other initial heads and batch orders than strata's.
 
     /usr/bin/python3 examples/fewshot_transfer.py --weights lite0.safetensors --test test2k \\
         --run 1:shots5_seed1 ... [--threads 2] [--work /tmp/fewshot-port]
 
 The Lite0 definition is the PyPI port the checkpoint was made for (efficientnet-lite-pytorch,
 downloaded as a wheel into --work and imported from it, not installed); the weights are the
-safetensors file tools/fetch-pretrained wrote. The seeds draw other initial heads and batch
-orders than strata's, so the two agree within seed noise, not digit for digit.
+safetensors file tools/fetch-pretrained wrote. The two agree within seed noise, not digit for
+digit.
 """
 import argparse
 import os
@@ -45,16 +46,12 @@ def folder(root):
             if f.lower().endswith(EXTENSIONS) and not f.startswith(".")]
 
 
-def split(samples, per_class, seed):
-    """The last `per_class` of a seeded permutation of each class go to validation."""
-    rng = np.random.default_rng(seed)
-    train, validation = [], []
-    for label in sorted({label for _, label in samples}):
-        members = [s for s in samples if s[1] == label]
-        order = rng.permutation(len(members))
-        chosen = set(order[:per_class].tolist())
-        for i, s in enumerate(members):
-            (validation if i in chosen else train).append(s)
+def split(samples, shots):
+    """Per class, the first `shots` files train and the rest validate, as fewshot_transfer.cpp."""
+    seen, train, validation = {}, [], []
+    for s in samples:
+        seen[s[1]] = seen.get(s[1], 0) + 1
+        (train if seen[s[1]] <= shots else validation).append(s)
     return train, validation
 
 
@@ -190,7 +187,7 @@ def main():
         seed = int(seed)
         samples = folder(root)
         shots = len(samples) // 10 - args.validation_per_class
-        train_set, validation_set = split(samples, args.validation_per_class, seed)
+        train_set, validation_set = split(samples, shots)
         train_front, validation_front = (batched(front, lite_input(train_set)),
                                          batched(front, lite_input(validation_set)))
         train_y, validation_y = labels(train_set), labels(validation_set)
