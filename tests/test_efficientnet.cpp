@@ -6,9 +6,11 @@
 // that port computes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <memory>
 #include <random>
 #include <type_traits>
 #include <vector>
@@ -17,6 +19,7 @@
 #include <strata/models/efficientnet.hpp>
 #include <strata/models/efficientnet_lite.hpp>
 #include <strata/runtime/model.hpp>
+#include <strata/train/transfer.hpp>
 
 #include "block_golden.hpp"
 #include "conformance.hpp"
@@ -165,4 +168,42 @@ TEST_CASE("efficientnet-b0 on 32x32 images: eval forward is finite") {
   using Net = models::EfficientNetB0<10, st::Input<3, 32, 32>>;
   static_assert(std::same_as<Net::output_shape, Shape<10>>);
   stt::check_eval_forward_is_finite<Net>();
+}
+
+TEST_CASE("efficientnet_lite: the front and back of a cut are the whole network, names and all") {
+  using In = st::Input<3, 32, 32>;
+  using Whole = models::EfficientNetLite0<10, In>;
+  using Front = models::EfficientNetLiteFront<0, 15, In>;
+  using FrontOut = Front::output_shape;
+  using Back = models::EfficientNetLiteBack<
+      0, 15, 10, st::Input<FrontOut::dims[0], FrontOut::dims[1], FrontOut::dims[2]>>;
+  static_assert(Front::parameter_count + Back::parameter_count == Whole::parameter_count);
+  static_assert(Front::macs + Back::macs == Whole::macs);
+
+  auto whole = std::make_unique<st::Model<Whole>>(st::seed{3});
+  auto front = std::make_unique<st::Model<Front>>();
+  auto back = std::make_unique<st::Model<Back>>();
+  const st::CopyReport to_front = st::copy_matching(*whole, *front);
+  const st::CopyReport to_back = st::copy_matching(*whole, *back);
+  CHECK(to_front.kept.empty());
+  CHECK(to_back.kept.empty());
+  CHECK(to_front.copied.size() + to_back.copied.size() ==
+        whole->parameters().size() + whole->buffers().size());
+  CHECK(std::find(to_back.copied.begin(), to_back.copied.end(),
+                  "_blocks.15._depthwise_conv.weight") != to_back.copied.end());
+
+  constexpr std::size_t batch = 2;
+  std::vector<float> x(batch * In::shape::size);  // [2, 3, 32, 32]
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  for (float& v : x) v = normal(rng);
+  whole->eval();
+  front->eval();
+  back->eval();
+  const std::vector<float> want = whole->forward(x).read();     // [2, 10]
+  const std::vector<float> middle = front->forward(x).read();   // [2, 192, 1, 1]
+  const std::vector<float> got = back->forward(middle).read();  // [2, 10]
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i)
+    CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-6));
 }
