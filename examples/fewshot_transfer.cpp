@@ -53,6 +53,11 @@ using Probe = st::Sequential<st::InputFlat<Pooled::output_shape::size>,
                              st::Named<"head", st::Linear<classes>>>;
 using Scratch = st::models::SimpleCNN<classes>;
 
+// Lite's evaluation normalisation on the whole image resized to side x side: its ImageNet centre
+// crop would cut a quarter of a small, centred object away.
+constexpr st::EvalPreprocessing evaluation =
+    st::uncropped(st::models::efficientnet_lite_eval(side));
+
 const std::vector<float> learning_rates = {1e-3f, 3e-3f, 1e-2f};
 constexpr std::size_t batch = 32;
 
@@ -62,23 +67,16 @@ struct Options {
   std::size_t validation_per_class = 20, steps = 300, workers = 2;
 };
 
-// Lite's evaluation normalisation on the whole image resized to side x side (its ImageNet centre
-// crop would cut a quarter of a small, centred object away).
-st::EvalPreprocessing whole_image() {
-  st::EvalPreprocessing how = st::models::efficientnet_lite_eval(side);
-  how.geometry = st::EvalPreprocessing::Geometry::resize_then_crop;
-  how.resize_short = side;
-  return how;
-}
-
-// Fashion-MNIST's own 28x28 greyscale, normalised as examples/fashion_mnist.cpp does.
+// Fashion-MNIST's own 28x28 greyscale (PIL's convert("L")), normalised as
+// examples/fashion_mnist.cpp does.
 st::data::ImageTransform greyscale() {
   return [](const st::image::Image& rgb, std::mt19937_64&, std::span<float> out) {
-    const std::vector<float> chw = st::image::to_normalized_chw(
-        st::image::resize(rgb, 28, 28, st::Resample::bilinear), 255.0f, {0.2860f, 0.2860f, 0.2860f},
-        {0.3530f, 0.3530f, 0.3530f});  // [3, 28, 28], the three planes equal
-    st::data::detail::write_sample("greyscale", {chw.begin(), chw.begin() + 28 * 28},
-                                   out);  // [1, 28, 28]
+    const st::image::Image small = st::image::resize(rgb, 28, 28, st::Resample::bilinear);
+    if (out.size() != 28 * 28)
+      throw std::invalid_argument("greyscale: the batch holds " + std::to_string(out.size()) +
+                                  " values per sample, not 28 x 28");
+    for (std::size_t i = 0; i < out.size(); ++i)  // [1, 28, 28]
+      out[i] = (st::image::luma(&small.pixels[3 * i]) / 255.0f - 0.2860f) / 0.3530f;
   };
 }
 
@@ -139,10 +137,10 @@ Trial train(st::Model<Net>& model, Optimizer& optimizer, bool train_mode, float 
             std::uint64_t seed, const st::data::Dataset& train_set,
             const st::data::Dataset& validation, const st::data::Dataset& test, std::size_t steps) {
   st::data::Loader loader{train_set, {.batch = std::min(batch, train_set.count), .seed = seed}};
+  model.train(train_mode);
   for (std::size_t step = 0; step < steps;) {
     for (const auto& b : loader) {
       if (step++ == steps) break;
-      model.train(train_mode);
       const auto logits = model.forward(b.images);  // [size, classes]
       model.backward(st::cross_entropy(logits, b.labels));
       optimizer.step();
@@ -184,8 +182,11 @@ int run(const Options& o) {
   const st::data::ImageFolder test_folder(o.test);
   const auto start = Clock::now();
   const st::data::Dataset test_images = read(
-      test_folder, test_folder.all(), st::data::eval_transform(whole_image()), 3, side, o.workers);
+      test_folder, test_folder.all(), st::data::eval_transform(evaluation), 3, side, o.workers);
   const st::data::Dataset test_front = outputs(*front, test_images);  // [N, 192, 3, 3]
+  auto pooled = std::make_unique<st::Model<Pooled>>();
+  st::copy_matching(*checkpoint, *pooled);
+  const st::data::Dataset test_pooled = outputs(*pooled, test_front);  // [N, 1280, 1, 1]
   const st::data::Dataset test_grey =
       read(test_folder, test_folder.all(), greyscale(), 1, 28, o.workers);
   std::printf("# %zu test images read and passed through Lite0's frozen blocks 0-14 in %.0f s\n",
@@ -213,7 +214,7 @@ int run(const Options& o) {
       (seen[label]++ < shots ? train_indices : validation_indices).push_back(i);
     }
     auto lite_input = [&](const std::vector<std::size_t>& indices) {
-      return outputs(*front, read(folder, indices, st::data::eval_transform(whole_image()), 3, side,
+      return outputs(*front, read(folder, indices, st::data::eval_transform(evaluation), 3, side,
                                   o.workers));  // [N, 192, 3, 3]
     };
     const st::data::Dataset train_front = lite_input(train_indices);
@@ -221,24 +222,20 @@ int run(const Options& o) {
 
     auto started = Clock::now();
     std::vector<Trial> trials;
-    {
-      auto pooled = std::make_unique<st::Model<Pooled>>();
-      st::copy_matching(*checkpoint, *pooled);
-      const auto train_pooled = outputs(*pooled, train_front);  // [N, 1280, 1, 1]
-      const auto validation_pooled = outputs(*pooled, validation_front);
-      const auto test_pooled = outputs(*pooled, test_front);
-      for (const float lr : learning_rates) {
-        st::Model<Probe> probe{st::seed{seed}};
-        st::Adam optimizer{probe.parameters(), {.lr = lr}};
-        trials.push_back(train(probe, optimizer, true, lr, seed, train_pooled, validation_pooled,
-                               test_pooled, o.steps));
-      }
+    const st::data::Dataset train_pooled = outputs(*pooled, train_front);  // [N, 1280, 1, 1]
+    const st::data::Dataset validation_pooled = outputs(*pooled, validation_front);
+    for (const float lr : learning_rates) {
+      st::Model<Probe> probe{st::seed{seed}};
+      st::Adam optimizer{probe.parameters(), {.lr = lr}};
+      trials.push_back(train(probe, optimizer, true, lr, seed, train_pooled, validation_pooled,
+                             test_pooled, o.steps));
     }
     print("probe", shots, seed, trials, since(started));
 
     started = Clock::now();
     trials.clear();
-    std::unique_ptr<st::Model<Back>> best_back;
+    const bool draw = !o.predictions_png.empty() && !drawn;
+    std::unique_ptr<st::Model<Back>> best_back;  // kept only for the picture
     double chosen_validation = 0;
     for (const float lr : learning_rates) {
       auto back = std::make_unique<st::Model<Back>>(st::seed{seed});
@@ -251,7 +248,7 @@ int run(const Options& o) {
       // Eval mode: the ImageNet BatchNorm statistics, which a few images would only worsen.
       trials.push_back(train(*back, optimizer, false, lr, seed, train_front, validation_front,
                              test_front, o.steps));
-      if (!best_back || trials.back().validation > chosen_validation) {
+      if (draw && (!best_back || trials.back().validation > chosen_validation)) {
         chosen_validation = trials.back().validation;
         best_back = std::move(back);
       }
@@ -271,7 +268,7 @@ int run(const Options& o) {
     }
     print("scratch", shots, seed, trials, since(started));
 
-    if (!o.predictions_png.empty() && !drawn) {
+    if (draw) {
       // The first three test images of each class, at Lite's input size, with the first run's
       // chosen fine-tuned model's predictions.
       drawn = true;

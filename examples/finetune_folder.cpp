@@ -40,6 +40,10 @@ using Backbone = st::models::EfficientNetLite0<1000, st::Input<3, side, side>>;
 // A new head under a new name, so that copy_matching leaves it as initialised.
 using Net = st::replace_head<Backbone, st::Named<"head", st::Linear<classes>>>;
 constexpr std::size_t sample_size = Net::input_shape::size;
+// Lite's evaluation normalisation on the whole image resized to side x side: its ImageNet centre
+// crop would cut a quarter of a small, centred object away.
+constexpr st::EvalPreprocessing evaluation =
+    st::uncropped(st::models::efficientnet_lite_eval(side));
 
 struct Options {
   std::string train, test, weights, mode = "probe";
@@ -57,19 +61,10 @@ struct Options {
   std::exit(2);
 }
 
-// Lite's evaluation normalisation on the whole image resized to side x side: the centre crop of
-// its ImageNet preprocessing would cut a quarter of a small, centred object away.
-st::EvalPreprocessing whole_image() {
-  st::EvalPreprocessing how = st::models::efficientnet_lite_eval(side);
-  how.geometry = st::EvalPreprocessing::Geometry::resize_then_crop;
-  how.resize_short = side;
-  return how;
-}
-
 double accuracy(st::Model<Net>& model, const st::data::ImageFolder& folder,
                 std::vector<std::size_t> indices, std::size_t workers) {
   st::data::ImageFolderLoader loader(
-      folder, std::move(indices), st::data::eval_transform(whole_image()),
+      folder, std::move(indices), st::data::eval_transform(evaluation),
       {.batch = 128, .sample_size = sample_size, .shuffle = false, .workers = workers});
   model.eval();
   std::size_t correct = 0, seen = 0;

@@ -96,6 +96,20 @@ TEST_CASE("image: EfficientNet-Lite's preprocessing equals the PIL reference's t
   CHECK(differing == 0);
 }
 
+TEST_CASE("image: uncropped keeps a model's filter and normalisation and crops only to square") {
+  const img::Image photo = img::read_rgb(golden / "photo.png");
+  const st::EvalPreprocessing lite = st::models::efficientnet_lite_eval(29);
+  const auto got = img::preprocess(photo, st::uncropped(lite));  // [3, 29, 29]
+  const auto want = img::to_normalized_chw(
+      img::center_crop(img::resize_short_side(photo, 29, st::Resample::bicubic), 29), lite.divisor,
+      lite.mean, lite.std);
+  CHECK(got == want);
+  const img::Image square = img::resize(photo, 40, 40, st::Resample::bilinear);
+  CHECK(img::preprocess(square, st::uncropped(lite)) ==
+        img::to_normalized_chw(img::resize(square, 29, 29, st::Resample::bicubic), lite.divisor,
+                               lite.mean, lite.std));
+}
+
 TEST_CASE("image: Resize + CenterCrop + ToTensor + Normalize equal torchvision's tensor") {
   const auto want = st::test::read_floats(golden / "tensor_48_41.f32");  // [3, 41, 41]
   const auto got = img::imagenet_preprocess(img::read_rgb(golden / "photo.png"), 48, 41);

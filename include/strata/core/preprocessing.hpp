@@ -44,4 +44,13 @@ constexpr EvalPreprocessing torchvision_imagenet_eval(std::size_t resize_short =
           imagenet_std};
 }
 
+// `how` without its centre crop: the short side resized to how.size, then the centre
+// how.size x how.size (all of a square image), with the model's filter and normalisation. For
+// small, centred objects (Fashion-MNIST's) that an ImageNet crop would cut into.
+constexpr EvalPreprocessing uncropped(EvalPreprocessing how) {
+  how.geometry = EvalPreprocessing::Geometry::resize_then_crop;
+  how.resize_short = how.size;
+  return how;
+}
+
 }  // namespace strata

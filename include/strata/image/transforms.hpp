@@ -6,6 +6,7 @@
 //   horizontal_flip(image)                F.hflip
 //   random_crop_box / pad                 RandomCrop(size, padding) with constant (black) fill
 //   five_crop_boxes, ten_crop             F.five_crop / F.ten_crop (TenCrop), for evaluation
+//   luma(pixel)                           PIL's convert("L") of one RGB pixel
 //   adjust_brightness / _contrast /       F.adjust_*: PIL's ImageEnhance (a blend with a black,
 //   _saturation / _hue                    mean-grey or greyscale image) and, for hue, PIL's HSV
 //                                         conversion both ways, bit for bit
@@ -129,6 +130,12 @@ inline std::vector<Image> ten_crop(const Image& in, std::size_t size) {
   return out;
 }
 
+// PIL's RGB -> L (L24 in Convert.c): ITU-R 601-2 luma in 16-bit fixed point, rounded.
+inline std::uint8_t luma(const std::uint8_t* rgb) {
+  return static_cast<std::uint8_t>((rgb[0] * 19595 + rgb[1] * 38470 + rgb[2] * 7471 + 0x8000) >>
+                                   16);
+}
+
 namespace detail {
 
 // x * y rounded before its use. PIL's build computes a product and then adds to it; a compiler
@@ -144,12 +151,6 @@ inline std::uint8_t blend(std::uint8_t degenerate, std::uint8_t pixel, float fac
   const float v = static_cast<float>(degenerate) +
                   rounded_product(factor, static_cast<float>(int{pixel} - int{degenerate}));
   return v <= 0.0f ? 0 : v >= 255.0f ? 255 : static_cast<std::uint8_t>(v);
-}
-
-// PIL's RGB -> L (L24 in Convert.c): ITU-R 601-2 luma in 16-bit fixed point, rounded.
-inline std::uint8_t luma(const std::uint8_t* rgb) {
-  return static_cast<std::uint8_t>((rgb[0] * 19595 + rgb[1] * 38470 + rgb[2] * 7471 + 0x8000) >>
-                                   16);
 }
 
 inline void require_rgb(const Image& in, const char* what) {
@@ -209,7 +210,7 @@ inline Image adjust_brightness(const Image& in, double factor) {
 inline Image adjust_contrast(const Image& in, double factor) {
   detail::require_rgb(in, "adjust_contrast");
   std::uint64_t sum = 0;
-  for (std::size_t i = 0; i < in.pixels.size(); i += 3) sum += detail::luma(&in.pixels[i]);
+  for (std::size_t i = 0; i < in.pixels.size(); i += 3) sum += luma(&in.pixels[i]);
   const double mean = static_cast<double>(sum) / static_cast<double>(in.width * in.height);
   const auto grey = static_cast<std::uint8_t>(mean + 0.5);
   Image out = in;
@@ -222,7 +223,7 @@ inline Image adjust_saturation(const Image& in, double factor) {
   detail::require_rgb(in, "adjust_saturation");
   Image out = in;
   for (std::size_t i = 0; i < in.pixels.size(); i += 3) {
-    const std::uint8_t grey = detail::luma(&in.pixels[i]);
+    const std::uint8_t grey = luma(&in.pixels[i]);
     for (std::size_t c = 0; c < 3; ++c)
       out.pixels[i + c] = detail::blend(grey, in.pixels[i + c], static_cast<float>(factor));
   }

@@ -123,7 +123,6 @@ struct scaled {
   using blocks = Named<"_blocks", typename blocks_of<First, Last>::type>;
 };
 
-template <std::size_t V>
 using stem = std::tuple<Named<"_conv_stem", same_conv<32, 3, 2, 1>>, Named<"_bn0", norm>, ReLU6>;
 template <std::size_t V, std::size_t Classes>
 using head = std::tuple<Named<"_conv_head", Conv2d<1280, 1, NoBias>>, Named<"_bn1", norm>, ReLU6,
@@ -140,7 +139,7 @@ struct network_of {
 
 template <std::size_t V, std::size_t Classes, class In>
 using network =
-    typename network_of<In, stem<V>,
+    typename network_of<In, stem,
                         std::tuple<typename scaled<V>::template blocks<0, scaled<V>::total_blocks>>,
                         head<V, Classes>>::type;
 
@@ -148,7 +147,7 @@ using network =
 // rest, on the front's output).
 template <std::size_t V, std::size_t Cut, class In>
 using front =
-    typename network_of<In, stem<V>, std::tuple<typename scaled<V>::template blocks<0, Cut>>>::type;
+    typename network_of<In, stem, std::tuple<typename scaled<V>::template blocks<0, Cut>>>::type;
 template <std::size_t V, std::size_t Cut, std::size_t Classes, class In>
 using back = typename network_of<
     In, std::tuple<typename scaled<V>::template blocks<Cut, scaled<V>::total_blocks>>,
@@ -187,8 +186,9 @@ using EfficientNetLite4 = detail::efficientnet_lite::network<4, Classes, In>;
 
 // EfficientNet-Lite<V> cut before block Cut, for training the back on what a frozen front
 // computes once: both parts keep the whole model's tensor names, so each loads the checkpoint.
-//   using Front = EfficientNetLiteFront<0, 15, Input<3, 96, 96>>;  // stem, blocks 0-14: [192, 3,
-//   3] using Back = EfficientNetLiteBack<0, 15, 10, Input<192, 3, 3>>;  // block 15, head: [10]
+// Lite0 at 96x96 cut before its last block, 15:
+//   using Front = EfficientNetLiteFront<0, 15, Input<3, 96, 96>>;    // [192, 3, 3]
+//   using Back = EfficientNetLiteBack<0, 15, 10, Input<192, 3, 3>>;  // [10]
 template <std::size_t V, std::size_t Cut, class In>
 using EfficientNetLiteFront = detail::efficientnet_lite::front<V, Cut, In>;
 template <std::size_t V, std::size_t Cut, std::size_t Classes, class In>
